@@ -1,0 +1,81 @@
+"""hf-access: an asyncio client for access requests to gated Hugging Face Hub repositories.
+
+>>> import hf_access
+>>> hf_access.RequestStatus.parse("pending")
+<RequestStatus.PENDING: 'pending'>
+"""
+
+from ._http import RetryPolicy, Timeout
+from ._version import __version__
+from .errors import (
+    AlreadyHasAccessError,
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    DecodeError,
+    HfAccessError,
+    HfAccessWarning,
+    HubConnectionError,
+    HubTimeoutError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RepoNotFoundError,
+    RequestNotFoundError,
+    ServerError,
+    SessionClosedError,
+    TransportError,
+    UnsafeLinkError,
+    UserNotFoundError,
+)
+from .models import (
+    AccessRequest,
+    BatchResult,
+    GatingMode,
+    GrantedBy,
+    NotificationsMode,
+    ReportEntry,
+    RepoType,
+    RequestStatus,
+)
+from .ratelimit import LimiterStats, Quota, RateLimiter
+from .session import AccessSession
+
+__all__ = [
+    "APIStatusError",
+    "AccessRequest",
+    "AccessSession",
+    "AlreadyHasAccessError",
+    "AuthenticationError",
+    "BadRequestError",
+    "BatchResult",
+    "ConfigurationError",
+    "DecodeError",
+    "GatingMode",
+    "GrantedBy",
+    "HfAccessError",
+    "HfAccessWarning",
+    "HubConnectionError",
+    "HubTimeoutError",
+    "LimiterStats",
+    "NotFoundError",
+    "NotificationsMode",
+    "PermissionDeniedError",
+    "Quota",
+    "RateLimitError",
+    "RateLimiter",
+    "RepoNotFoundError",
+    "RepoType",
+    "ReportEntry",
+    "RequestNotFoundError",
+    "RequestStatus",
+    "RetryPolicy",
+    "ServerError",
+    "SessionClosedError",
+    "Timeout",
+    "TransportError",
+    "UnsafeLinkError",
+    "UserNotFoundError",
+    "__version__",
+]

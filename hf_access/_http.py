@@ -1,0 +1,358 @@
+"""The one request loop: pool, auth, limiter, retries and error translation.
+
+:class:`Transport` is shared by :class:`~hf_access.AccessSession` and the GitLab session. It
+owns (or borrows) one ``aiohttp.ClientSession``, sends every request through the shared
+:class:`~hf_access.ratelimit.RateLimiter`, retries what is worth retrying, and translates
+every aiohttp exception into an :class:`~hf_access.errors.HfAccessError` at this boundary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+from urllib.parse import urljoin
+
+import aiohttp
+import attrs
+
+from . import _wire
+from ._version import __version__
+from .errors import (
+    APIStatusError,
+    ConfigurationError,
+    DecodeError,
+    HubConnectionError,
+    HubTimeoutError,
+    RateLimitError,
+    SessionClosedError,
+    TransportError,
+    UnsafeLinkError,
+)
+from .ratelimit import RateLimiter
+
+__all__ = ["USER_AGENT", "Response", "RetryPolicy", "Timeout", "Transport"]
+
+log = logging.getLogger("hf_access")
+
+USER_AGENT = f"hf-access/{__version__} aiohttp/{aiohttp.__version__}"
+
+
+@attrs.frozen
+class Timeout:
+    """Timeouts in seconds: ``total`` for one attempt, ``connect`` for opening a connection."""
+
+    total: float | None = 60.0
+    connect: float | None = 10.0
+
+    def to_aiohttp(self) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(total=self.total, connect=self.connect)
+
+
+@attrs.frozen
+class RetryPolicy:
+    """When and how long to retry.
+
+    Connection errors, timeouts, 408 and 5xx are retried up to ``max_attempts`` attempts in all,
+    waiting ``initial_backoff * 2**n`` (capped at ``max_backoff``, with ``jitter`` as a random
+    fraction taken off) or what ``Retry-After`` asks. 429s pause the whole session until the
+    window resets and are retried up to ``max_rate_limited`` times, unless the advised wait is
+    over ``max_rate_limit_wait`` seconds: then :class:`~hf_access.RateLimitError` is raised
+    with that wait in ``retry_after``.
+
+    ``RetryPolicy(max_attempts=1)`` turns retries off.
+    """
+
+    max_attempts: int = attrs.field(default=5, validator=attrs.validators.ge(1))
+    initial_backoff: float = 0.5
+    max_backoff: float = 30.0
+    jitter: float = attrs.field(
+        default=0.5, validator=[attrs.validators.ge(0), attrs.validators.le(1)]
+    )
+    max_rate_limited: int = 10
+    max_rate_limit_wait: float = 330.0
+
+    def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
+        """Delay before attempt ``attempt + 1`` (``attempt`` counts from 1)."""
+        base = min(self.max_backoff, math.ldexp(self.initial_backoff, max(0, attempt - 1)))
+        if self.jitter:
+            draw = float((rng or random).random())
+            base *= 1.0 - self.jitter * draw
+        return base
+
+
+@attrs.frozen
+class Response:
+    """A successful answer, read whole."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    url: str
+
+    def json(self) -> Any:
+        if not self.body:
+            return None
+        try:
+            return json.loads(self.body)
+        except ValueError as exc:
+            raise DecodeError(f"the answer to {self.url} is not JSON: {exc}") from None
+
+
+class _Secret:
+    """Holds a token; its repr and str never show it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "<token hidden>"
+
+    __str__ = __repr__
+
+
+ErrorFactory = Callable[..., APIStatusError]
+RateParser = Callable[[Mapping[str, str]], _wire.RateLimitInfo]
+
+
+class Transport:
+    """Sends requests for one API origin. Not public: sessions wrap it."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        token: str | None,
+        auth_header: Callable[[str], tuple[str, str]],
+        token_hint: str,
+        rate_parser: RateParser,
+        error_factory: ErrorFactory = _wire.error_from_response,
+        session: aiohttp.ClientSession | None = None,
+        connection_limit: int = 64,
+        timeout: Timeout = Timeout(),
+        retry: RetryPolicy = RetryPolicy(),
+        limiter: RateLimiter | None = None,
+        allow_insecure_http: bool = False,
+        user_agent: str | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.base_url = _wire.normalize_endpoint(base_url)
+        self._token = _Secret(token) if token else None
+        self._auth_header = auth_header
+        self._token_hint = token_hint
+        self._rate_parser = rate_parser
+        self._error_factory = error_factory
+        self._borrowed = session
+        self._own: aiohttp.ClientSession | None = None
+        if connection_limit < 1:
+            raise ValueError("connection_limit must be at least 1")
+        self.connection_limit = connection_limit
+        self.timeout = timeout
+        self.retry = retry
+        self.limiter = limiter if limiter is not None else RateLimiter(sleep=sleep)
+        self.allow_insecure_http = allow_insecure_http
+        self.user_agent = user_agent or USER_AGENT
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._closed = False
+        self.calls = 0
+        self._origin = _wire.origin_of(self.base_url)
+
+    @property
+    def has_token(self) -> bool:
+        return self._token is not None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise SessionClosedError("this session is closed; open a new one")
+        if self._borrowed is not None:
+            if self._borrowed.closed:
+                raise SessionClosedError(
+                    "the aiohttp.ClientSession passed to this session is closed"
+                )
+            return self._borrowed
+        if self._own is None:
+            connector = aiohttp.TCPConnector(limit=self.connection_limit, limit_per_host=0)
+            self._own = aiohttp.ClientSession(
+                connector=connector,
+                timeout=self.timeout.to_aiohttp(),
+                headers={"User-Agent": self.user_agent},
+                raise_for_status=False,
+            )
+        return self._own
+
+    async def aclose(self) -> None:
+        """Close the pool if this transport created it; a borrowed one is left open."""
+        self._closed = True
+        if self._own is not None:
+            own, self._own = self._own, None
+            await own.close()
+
+    # -- requests -----------------------------------------------------------------------------
+
+    def resolve(self, path_or_url: str) -> str:
+        """An absolute URL on this origin; links to another origin raise UnsafeLinkError."""
+        absolute = "://" in path_or_url
+        url = path_or_url if absolute else f"{self.base_url}/{path_or_url.lstrip('/')}"
+        if _wire.origin_of(url) != self._origin:
+            raise UnsafeLinkError(
+                f"refusing to follow a link to another origin ({_wire.origin_of(url)[1]}): "
+                "the token is only ever sent to the configured endpoint"
+            )
+        return url
+
+    def _headers(self, auth: bool) -> dict[str, str]:
+        headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
+        if not auth:
+            return headers
+        if self._token is None:
+            raise ConfigurationError(f"this call needs a token: {self._token_hint}")
+        if _wire.is_insecure(self.base_url) and not self.allow_insecure_http:
+            raise ConfigurationError(
+                f"refusing to send a token over plain http to {self._origin[1]}: use https, a loopback "
+                "address, or allow_insecure_http=True"
+            )
+        name, value = self._auth_header(self._token.get())
+        headers[name] = value
+        return headers
+
+    async def request(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        auth: bool = True,
+    ) -> Response:
+        """Send one request through the limiter with retries; a typed error for any failure."""
+        url = self.resolve(path_or_url)
+        headers = self._headers(auth)
+        client = self._client()
+        attempt = 0
+        limited = 0
+        redirects = 0
+        while True:
+            attempt += 1
+            await self.limiter.acquire()
+            started = time.perf_counter()
+            try:
+                status, resp_headers, body = await self._once(
+                    client, method, url, params, json_body, headers
+                )
+            except TransportError as failure:
+                self.limiter.release(None)
+                if attempt >= self.retry.max_attempts:
+                    raise failure from None
+                delay = self.retry.backoff(attempt, self._rng)
+                log.info(
+                    "%s %s failed (%s); retry %d in %.2fs", method, url, failure, attempt, delay
+                )
+                await self._sleep(delay)
+                continue
+            except BaseException:
+                self.limiter.release(None)
+                raise
+            self.calls += 1
+            info = self._rate_parser(resp_headers)
+            self.limiter.release(info)
+            log.debug(
+                "%s %s -> %d in %.1f ms", method, url, status, (time.perf_counter() - started) * 1e3
+            )
+            if 200 <= status < 300:
+                return Response(status, resp_headers, body, url)
+            if status in (301, 302, 303, 307, 308) and "Location" in resp_headers and redirects < 5:
+                redirects += 1
+                url = self.resolve(urljoin(url, resp_headers["Location"]))
+                params = None
+                if status == 303:
+                    method, json_body = "GET", None
+                attempt -= 1
+                continue
+            retry_after = _wire.parse_retry_after(resp_headers.get("Retry-After"))
+            if status == 429:
+                wait = retry_after if retry_after is not None else info.reset_after
+                if wait is None:
+                    wait = self.retry.backoff(limited + 1, self._rng)
+                if limited >= self.retry.max_rate_limited or wait > self.retry.max_rate_limit_wait:
+                    raise self._error(status, resp_headers, body, method, url, wait)
+                limited += 1
+                attempt -= 1
+                log.warning(
+                    "rate limited on %s %s: pausing every task for %.1fs", method, url, wait
+                )
+                self.limiter.pause(wait)
+                continue
+            if _wire.is_retryable_status(status) and attempt < self.retry.max_attempts:
+                delay = (
+                    retry_after
+                    if retry_after is not None
+                    else self.retry.backoff(attempt, self._rng)
+                )
+                log.info(
+                    "%s %s answered %d; retry %d in %.2fs", method, url, status, attempt, delay
+                )
+                await self._sleep(min(delay, self.retry.max_rate_limit_wait))
+                continue
+            raise self._error(status, resp_headers, body, method, url, retry_after)
+
+    def _error(
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        body: bytes,
+        method: str,
+        url: str,
+        retry_after: float | None,
+    ) -> APIStatusError:
+        err = self._error_factory(
+            status, headers, body, method=method, url=url, retry_after=retry_after
+        )
+        if isinstance(err, RateLimitError) and err.retry_after is None:
+            err.retry_after = retry_after
+        return err
+
+    async def _once(
+        self,
+        client: aiohttp.ClientSession,
+        method: str,
+        url: str,
+        params: Mapping[str, str] | None,
+        json_body: Any,
+        headers: Mapping[str, str],
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        try:
+            async with client.request(
+                method,
+                url,
+                params=params,
+                json=json_body,
+                headers=headers,
+                allow_redirects=False,
+                timeout=self.timeout.to_aiohttp(),
+            ) as resp:
+                body = await resp.read()
+                return resp.status, resp.headers, body
+        except (TimeoutError, asyncio.TimeoutError) as exc:
+            raise HubTimeoutError(f"{method} {url} timed out") from exc
+        except aiohttp.ClientConnectionError as exc:
+            raise HubConnectionError(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
+        except aiohttp.ClientError as exc:
+            raise HubConnectionError(f"{method} {url}: {type(exc).__name__}: {exc}") from exc

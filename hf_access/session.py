@@ -1,0 +1,415 @@
+"""The async session: every call of the Hub's access-request API.
+
+>>> import asyncio
+>>> from hf_access import AccessSession
+>>> async def main() -> None:
+...     async with AccessSession() as hub:          # token from HF_TOKEN or the token file
+...         for request in await hub.list_pending("my-org/gated-model"):
+...             await hub.accept("my-org/gated-model", request)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+
+from . import _config, _wire
+from ._convert import decode_gating, decode_report, decode_requests, format_hub_time
+from ._http import Response, RetryPolicy, Timeout, Transport
+from ._wire import UserRef
+from .errors import DecodeError, HfAccessWarning
+from .models import (
+    AccessRequest,
+    BatchResult,
+    GatingMode,
+    NotificationsMode,
+    ReportEntry,
+    RepoType,
+    RequestStatus,
+)
+from .ratelimit import Quota, RateLimiter
+
+__all__ = ["AccessSession"]
+
+RepoTypeArg = RepoType | str | None
+
+
+def _bearer(token: str) -> tuple[str, str]:
+    return ("Authorization", f"Bearer {token}")
+
+
+class AccessSession:
+    """One connection pool, one rate limiter and one retry loop for every call to the Hub.
+
+    Use it as an async context manager::
+
+        async with AccessSession(token="hf_...") as hub:
+            pending = await hub.list_pending("my-org/gated-model")
+
+    Args:
+        token: a token with write access to the repos. Default: ``HF_TOKEN``, else the file
+            ``$HF_TOKEN_PATH`` (default ``$HF_HOME/token``). Never shown in ``repr``, logs or errors.
+        endpoint: the Hub's URL. Default: ``HF_ENDPOINT``, else ``https://huggingface.co``.
+        session: an ``aiohttp.ClientSession`` to borrow (it is not closed by this session).
+        connection_limit: size of the connection pool this session creates.
+        timeout: :class:`~hf_access.Timeout` for each attempt.
+        retry: :class:`~hf_access.RetryPolicy` (attempts, backoff, longest 429 wait).
+        quota: a :class:`~hf_access.Quota` known in advance (learnt from headers otherwise).
+        limiter: a :class:`~hf_access.RateLimiter` to share with other sessions of one token.
+        allow_insecure_http: allow sending the token over ``http://`` to a non-loopback host.
+        user_agent: replaces ``hf-access/<version> aiohttp/<version>``.
+        sleep: the coroutine used to wait between retries (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        token: str | None = None,
+        endpoint: str | None = None,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        connection_limit: int = 64,
+        timeout: Timeout = Timeout(),
+        retry: RetryPolicy = RetryPolicy(),
+        quota: Quota | None = None,
+        limiter: RateLimiter | None = None,
+        allow_insecure_http: bool = False,
+        user_agent: str | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        if limiter is None:
+            limiter = RateLimiter(quota, sleep=sleep)
+        elif quota is not None:
+            raise ValueError("give either quota or limiter, not both")
+        self._transport = Transport(
+            base_url=_config.resolve_endpoint(endpoint),
+            token=_config.resolve_token(token),
+            auth_header=_bearer,
+            token_hint=_config.TOKEN_HINT,
+            rate_parser=_wire.parse_ratelimit,
+            session=session,
+            connection_limit=connection_limit,
+            timeout=timeout,
+            retry=retry,
+            limiter=limiter,
+            allow_insecure_http=allow_insecure_http,
+            user_agent=user_agent,
+            sleep=sleep,
+            rng=rng,
+        )
+        # Set when the Hub answers the batch route with 404/405: fall back to handle calls.
+        self._batch_unsupported: set[str] = set()
+
+    def __repr__(self) -> str:
+        token = "set" if self._transport.has_token else "none"
+        state = "closed" if self._transport.closed else "open"
+        return f"<AccessSession endpoint={self.endpoint!r} token={token} {state}>"
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> AccessSession:
+        self._transport._client()  # opens the pool now; raises if already closed
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool this session created (a borrowed one stays open)."""
+        await self._transport.aclose()
+
+    @property
+    def endpoint(self) -> str:
+        return self._transport.base_url
+
+    @property
+    def limiter(self) -> RateLimiter:
+        """The rate limiter shared by every task of this session."""
+        return self._transport.limiter
+
+    @property
+    def calls(self) -> int:
+        """HTTP requests answered so far (retries included)."""
+        return self._transport.calls
+
+    @property
+    def closed(self) -> bool:
+        return self._transport.closed
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        auth: bool = True,
+    ) -> Response:
+        return await self._transport.request(
+            method, path, params=params, json_body=json_body, auth=auth
+        )
+
+    # -- lists --------------------------------------------------------------------------------
+
+    def iter_requests(
+        self,
+        repo_id: str,
+        status: RequestStatus | str,
+        *,
+        repo_type: RepoTypeArg = None,
+        search: str | None = None,
+        page_size: int | None = None,
+        after: datetime | None = None,
+    ) -> AsyncIterator[AccessRequest]:
+        """Iterate over one list lazily, following the ``Link`` pages (constant memory).
+
+        Arguments are checked now, before anything is sent::
+
+            async for request in hub.iter_requests("org/model", "pending", page_size=100):
+                print(request.username, request.fields)
+
+        ``after`` keeps only requests made after that time. A warning
+        (:class:`~hf_access.HfAccessWarning`) is given when a full page comes without a next link,
+        since the list may have been cut short.
+        """
+        rtype = RepoType.parse(repo_type)
+        _wire.validate_repo_id(repo_id)
+        st = RequestStatus.parse(status)
+        _wire.validate_search(search)
+        _wire.validate_page_size(page_size)
+        params: dict[str, str] = {}
+        if page_size is not None:
+            params["limit"] = str(page_size)
+        if search:
+            params["q"] = search
+        if after is not None:
+            params["after"] = format_hub_time(after)
+        path = _wire.requests_path(rtype, repo_id, st.value)
+        return self._pages(path, params, page_size or _wire.MAX_PAGE)
+
+    async def _pages(
+        self, path: str, params: dict[str, str], full: int
+    ) -> AsyncIterator[AccessRequest]:
+        next_url: str | None = path
+        query: Mapping[str, str] | None = params
+        while next_url is not None:
+            response = await self._request("GET", next_url, params=query)
+            items = decode_requests(response.json())
+            for item in items:
+                yield item
+            next_url = _wire.parse_link_next(response.headers.get("Link"))
+            query = None  # the next link already holds its query
+            if next_url is None and len(items) >= full:
+                warnings.warn(
+                    f"{path}: a full page of {len(items)} came with no next link; "
+                    "the list may be cut short",
+                    HfAccessWarning,
+                    stacklevel=2,
+                )
+
+    async def list_requests(
+        self,
+        repo_id: str,
+        status: RequestStatus | str,
+        *,
+        repo_type: RepoTypeArg = None,
+        search: str | None = None,
+        page_size: int | None = None,
+        after: datetime | None = None,
+    ) -> list[AccessRequest]:
+        """Every entry of one list (all pages)."""
+        iterator = self.iter_requests(
+            repo_id, status, repo_type=repo_type, search=search, page_size=page_size, after=after
+        )
+        return [item async for item in iterator]
+
+    async def list_pending(
+        self, repo_id: str, *, repo_type: RepoTypeArg = None, search: str | None = None
+    ) -> list[AccessRequest]:
+        """Requests waiting for a decision (``GET .../user-access-request/pending``)."""
+        return await self.list_requests(repo_id, "pending", repo_type=repo_type, search=search)
+
+    async def list_accepted(
+        self, repo_id: str, *, repo_type: RepoTypeArg = None, search: str | None = None
+    ) -> list[AccessRequest]:
+        """Users with access (``GET .../user-access-request/accepted``)."""
+        return await self.list_requests(repo_id, "accepted", repo_type=repo_type, search=search)
+
+    async def list_rejected(
+        self, repo_id: str, *, repo_type: RepoTypeArg = None, search: str | None = None
+    ) -> list[AccessRequest]:
+        """Users blocked from the repo (``GET .../user-access-request/rejected``)."""
+        return await self.list_requests(repo_id, "rejected", repo_type=repo_type, search=search)
+
+    async def list_reset(
+        self, repo_id: str, *, repo_type: RepoTypeArg = None, search: str | None = None
+    ) -> list[AccessRequest]:
+        """Users whose request was reset (``GET .../user-access-request/reset``)."""
+        return await self.list_requests(repo_id, "reset", repo_type=repo_type, search=search)
+
+    # -- single decisions ---------------------------------------------------------------------
+
+    async def handle(
+        self,
+        repo_id: str,
+        user: UserRef,
+        status: RequestStatus | str,
+        *,
+        repo_type: RepoTypeArg = None,
+        reason: str | None = None,
+    ) -> None:
+        """Move one request to ``status`` (``POST .../user-access-request/handle``).
+
+        The Hub answers a move to the status the request already has with the same 404 as
+        "no request" (:class:`~hf_access.RequestNotFoundError`).
+        """
+        rtype = RepoType.parse(repo_type)
+        _wire.validate_repo_id(repo_id)
+        st = RequestStatus.parse(status)
+        body = {**_wire.target_of(user).body(), **_wire.decision_body(st, reason)}
+        await self._request("POST", _wire.requests_path(rtype, repo_id, "handle"), json_body=body)
+
+    async def accept(self, repo_id: str, user: UserRef, *, repo_type: RepoTypeArg = None) -> None:
+        """Accept a request: the user gets access."""
+        await self.handle(repo_id, user, RequestStatus.ACCEPTED, repo_type=repo_type)
+
+    async def reject(
+        self,
+        repo_id: str,
+        user: UserRef,
+        *,
+        repo_type: RepoTypeArg = None,
+        reason: str | None = None,
+    ) -> None:
+        """Reject a request (or revoke access): the user cannot ask again. ``reason`` <= 200 chars."""
+        await self.handle(repo_id, user, RequestStatus.REJECTED, repo_type=repo_type, reason=reason)
+
+    async def cancel(self, repo_id: str, user: UserRef, *, repo_type: RepoTypeArg = None) -> None:
+        """Move a request back to pending (an accepted user loses access)."""
+        await self.handle(repo_id, user, RequestStatus.PENDING, repo_type=repo_type)
+
+    async def reset(
+        self,
+        repo_id: str,
+        user: UserRef,
+        *,
+        repo_type: RepoTypeArg = None,
+        reason: str | None = None,
+    ) -> None:
+        """Reset a request: the user loses access and must ask again (e-mailed ``reason``)."""
+        await self.handle(repo_id, user, RequestStatus.RESET, repo_type=repo_type, reason=reason)
+
+    async def grant(self, repo_id: str, user: UserRef, *, repo_type: RepoTypeArg = None) -> None:
+        """Give a user access without a request (``POST .../user-access-request/grant``).
+
+        Raises :class:`~hf_access.AlreadyHasAccessError` when the user already has access.
+        """
+        rtype = RepoType.parse(repo_type)
+        _wire.validate_repo_id(repo_id)
+        body = _wire.target_of(user, allow_request_id=False).body()
+        await self._request("POST", _wire.requests_path(rtype, repo_id, "grant"), json_body=body)
+
+    # -- batch --------------------------------------------------------------------------------
+
+    async def batch(
+        self,
+        repo_id: str,
+        status: RequestStatus | str,
+        users: Sequence[UserRef],
+        *,
+        repo_type: RepoTypeArg = None,
+        reason: str | None = None,
+    ) -> list[BatchResult]:
+        """One call of the batch endpoint: 1 to 100 users moved to ``status``.
+
+        Returns one :class:`~hf_access.BatchResult` per user, in input order. An item already in
+        ``status`` is ``ok``; an unknown user or request is ``ok=False`` with the Hub's code.
+        """
+        rtype = RepoType.parse(repo_type)
+        _wire.validate_repo_id(repo_id)
+        st = RequestStatus.parse(status)
+        targets = [_wire.target_of(u) for u in users]
+        if not 1 <= len(targets) <= _wire.MAX_BATCH:
+            raise ValueError(f"a batch takes 1 to {_wire.MAX_BATCH} users, not {len(targets)}")
+        body = {**_wire.decision_body(st, reason), "requests": [t.body() for t in targets]}
+        response = await self._request(
+            "POST", _wire.requests_path(rtype, repo_id, "batch"), json_body=body
+        )
+        return _batch_results(response.json(), targets)
+
+    # -- settings and report ------------------------------------------------------------------
+
+    async def get_gating(self, repo_id: str, *, repo_type: RepoTypeArg = None) -> GatingMode:
+        """The repo's gating mode (``GET /api/{type}s/{repo}?expand[]=gated``)."""
+        rtype = RepoType.parse(repo_type)
+        _wire.validate_repo_id(repo_id)
+        response = await self._request(
+            "GET", _wire.repo_api_path(rtype, repo_id), params={"expand[]": "gated"}
+        )
+        return decode_gating(response.json())
+
+    async def set_gating(
+        self,
+        repo_id: str,
+        mode: GatingMode | str | bool | None = None,
+        *,
+        repo_type: RepoTypeArg = None,
+        notifications_mode: NotificationsMode | str | None = None,
+        notifications_email: str | None = None,
+        org_members_gated: bool | None = None,
+    ) -> None:
+        """Change gating settings (``PUT .../settings``); only the settings given are sent.
+
+        ``mode`` is ``"auto"``, ``"manual"`` or ``"off"``/``False``.
+        """
+        rtype = RepoType.parse(repo_type)
+        _wire.validate_repo_id(repo_id)
+        body = _wire.settings_body(
+            mode=mode,
+            notifications_mode=notifications_mode,
+            notifications_email=notifications_email,
+            org_members_gated=org_members_gated,
+        )
+        await self._request("PUT", _wire.repo_api_path(rtype, repo_id, "settings"), json_body=body)
+
+    async def access_report(
+        self, repo_id: str, *, repo_type: RepoTypeArg = None
+    ) -> list[ReportEntry]:
+        """Every request in every status (``GET /{repo}/user-access-report``, no ``/api``)."""
+        rtype = RepoType.parse(repo_type)
+        _wire.validate_repo_id(repo_id)
+        response = await self._request("GET", _wire.report_path(rtype, repo_id))
+        return decode_report(response.json())
+
+
+def _batch_results(data: Any, targets: Sequence[_wire.Target]) -> list[BatchResult]:
+    if not isinstance(data, list) or len(data) != len(targets):
+        got = f"{len(data)} results" if isinstance(data, list) else type(data).__name__
+        raise DecodeError(f"unexpected batch answer: sent {len(targets)} items, got {got}")
+    results: list[BatchResult] = []
+    for index, (item, target) in enumerate(zip(data, targets, strict=True)):
+        if not isinstance(item, dict) or not isinstance(item.get("ok"), bool):
+            raise DecodeError(f"unexpected batch answer: item [{index}] has no boolean 'ok'")
+        error = item.get("error")
+        user = item.get("user")
+        results.append(
+            BatchResult(
+                target=target.label,
+                ok=item["ok"],
+                error=str(error) if error is not None else None,
+                username=user if isinstance(user, str) else None,
+            )
+        )
+    return results
