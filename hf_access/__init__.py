@@ -7,6 +7,15 @@
 
 from ._http import RetryPolicy, Timeout
 from ._version import __version__
+from .bulk_models import (
+    Action,
+    BulkProgress,
+    BulkReport,
+    Decision,
+    ItemOutcome,
+    Outcome,
+    PlannedCall,
+)
 from .errors import (
     AlreadyHasAccessError,
     APIStatusError,
@@ -46,11 +55,15 @@ __all__ = [
     "APIStatusError",
     "AccessRequest",
     "AccessSession",
+    "Action",
     "AlreadyHasAccessError",
     "AuthenticationError",
     "BadRequestError",
     "BatchResult",
+    "BulkProgress",
+    "BulkReport",
     "ConfigurationError",
+    "Decision",
     "DecodeError",
     "GatingMode",
     "GrantedBy",
@@ -58,10 +71,13 @@ __all__ = [
     "HfAccessWarning",
     "HubConnectionError",
     "HubTimeoutError",
+    "ItemOutcome",
     "LimiterStats",
     "NotFoundError",
     "NotificationsMode",
+    "Outcome",
     "PermissionDeniedError",
+    "PlannedCall",
     "Quota",
     "RateLimitError",
     "RateLimiter",

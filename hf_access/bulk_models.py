@@ -1,0 +1,214 @@
+"""Records of bulk runs: decisions in, one outcome per decision out.
+
+>>> from hf_access.bulk_models import Decision
+>>> Decision("org/model", "alice", "reject", reason="incomplete form").action
+<Action.REJECT: 'reject'>
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+
+import attrs
+
+from .errors import HfAccessError
+from .models import RepoType, RequestStatus
+
+__all__ = [
+    "Action",
+    "BulkProgress",
+    "BulkReport",
+    "Decision",
+    "ItemOutcome",
+    "Outcome",
+    "PlannedCall",
+]
+
+
+class Action(str, enum.Enum):
+    """What to do to one user's access. ``cancel`` moves a request back to pending."""
+
+    ACCEPT = "accept"
+    REJECT = "reject"
+    CANCEL = "cancel"
+    RESET = "reset"
+    GRANT = "grant"
+
+    @classmethod
+    def parse(cls, value: Action | str) -> Action:
+        if isinstance(value, Action):
+            return value
+        text = str(value).strip().lower()
+        for member in cls:
+            if text == member.value:
+                return member
+        allowed = ", ".join(m.value for m in cls)
+        raise ValueError(f"unknown action {value!r}: expected one of {allowed}")
+
+    @property
+    def target_status(self) -> RequestStatus:
+        """The status the request has once the action is done (grant: accepted)."""
+        return _TARGET[self]
+
+    @property
+    def takes_reason(self) -> bool:
+        return self in (Action.REJECT, Action.RESET)
+
+
+_TARGET: Mapping[Action, RequestStatus] = {
+    Action.ACCEPT: RequestStatus.ACCEPTED,
+    Action.REJECT: RequestStatus.REJECTED,
+    Action.CANCEL: RequestStatus.PENDING,
+    Action.RESET: RequestStatus.RESET,
+    Action.GRANT: RequestStatus.ACCEPTED,
+}
+
+
+def _action(value: Action | str) -> Action:
+    return Action.parse(value)
+
+
+def _repo_type(value: RepoType | str | None) -> RepoType:
+    return RepoType.parse(value)
+
+
+@attrs.frozen
+class Decision:
+    """One decision: do ``action`` to ``user`` on ``repo_id``.
+
+    ``user`` is a user name, or ``request:<id>`` for repos that hide their requesters.
+    """
+
+    repo_id: str
+    user: str
+    action: Action = attrs.field(converter=_action)
+    reason: str | None = None
+    repo_type: RepoType = attrs.field(default=RepoType.MODEL, converter=_repo_type)
+
+    @property
+    def key(self) -> str:
+        """Identity of the decision in journals and for de-duplication."""
+        return f"{self.repo_type.value}:{self.repo_id}|{self.user}|{self.action.value}"
+
+
+class Outcome(str, enum.Enum):
+    """How a decision ended."""
+
+    DONE = "done"
+    """The Hub made the change."""
+    UNCHANGED = "unchanged"
+    """The user already was in the wanted state: nothing to do (never a failure)."""
+    FAILED = "failed"
+    """The Hub refused or the call failed; ``error`` says why."""
+    NOT_ATTEMPTED = "not_attempted"
+    """Nothing was sent for it (run stopped early, cancelled, or dry run); ``detail`` says why."""
+
+
+@attrs.frozen
+class ItemOutcome:
+    """The outcome of one input decision.
+
+    Attributes:
+        index: position in the input.
+        decision: the decision.
+        outcome: done, unchanged, failed or not attempted.
+        error: the typed error of a failed item.
+        detail: a short human explanation (why unchanged, why not attempted...).
+        attempts: HTTP calls that carried this item (retries included; 0 when not sent).
+        from_journal: the outcome was read from the journal of an earlier run.
+    """
+
+    index: int
+    decision: Decision
+    outcome: Outcome
+    error: HfAccessError | None = None
+    detail: str | None = None
+    attempts: int = 0
+    from_journal: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """Done or unchanged: the user is in the wanted state."""
+        return self.outcome in (Outcome.DONE, Outcome.UNCHANGED)
+
+
+@attrs.frozen
+class PlannedCall:
+    """A call a dry run would make."""
+
+    method: str
+    path: str
+    items: int
+    body: Mapping[str, object] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class BulkProgress:
+    """A snapshot given to ``on_progress`` after each finished item."""
+
+    total: int
+    finished: int
+    done: int
+    unchanged: int
+    failed: int
+    not_attempted: int
+    calls: int
+    last: ItemOutcome | None = None
+
+
+@attrs.frozen
+class BulkReport:
+    """One :class:`ItemOutcome` per input decision, **in input order**, plus the run's figures.
+
+    Attributes:
+        items: the outcomes, ``items[i]`` for the i-th input decision.
+        calls: HTTP calls this run made (retries included).
+        elapsed: seconds from start to end.
+        stopped: why the run stopped early (auth error, cancellation...), else None.
+        plan: the calls a dry run would make (empty otherwise).
+    """
+
+    items: tuple[ItemOutcome, ...]
+    calls: int
+    elapsed: float
+    stopped: str | None = None
+    plan: tuple[PlannedCall, ...] = ()
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for item in self.items if item.outcome is outcome)
+
+    @property
+    def done(self) -> int:
+        return self.count(Outcome.DONE)
+
+    @property
+    def unchanged(self) -> int:
+        return self.count(Outcome.UNCHANGED)
+
+    @property
+    def failed(self) -> int:
+        return self.count(Outcome.FAILED)
+
+    @property
+    def not_attempted(self) -> int:
+        return self.count(Outcome.NOT_ATTEMPTED)
+
+    @property
+    def ok(self) -> bool:
+        """Every item is done or unchanged."""
+        return all(item.ok for item in self.items)
+
+    def failures(self) -> list[ItemOutcome]:
+        return [item for item in self.items if item.outcome is Outcome.FAILED]
+
+    def summary(self) -> str:
+        """``5000 decisions: 4990 done, 10 unchanged, 0 failed, 0 not attempted; 51 calls in 2.3s``"""
+        text = (
+            f"{len(self.items)} decisions: {self.done} done, {self.unchanged} unchanged, "
+            f"{self.failed} failed, {self.not_attempted} not attempted; "
+            f"{self.calls} calls in {self.elapsed:.1f}s"
+        )
+        if self.stopped:
+            text += f" (stopped: {self.stopped})"
+        return text
