@@ -9,12 +9,14 @@ every aiohttp exception into an :class:`~hf_access.errors.HfAccessError` at this
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import json
 import logging
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urljoin
 
@@ -36,11 +38,47 @@ from .errors import (
 )
 from .ratelimit import RateLimiter
 
-__all__ = ["USER_AGENT", "Response", "RetryPolicy", "Timeout", "Transport"]
+__all__ = [
+    "USER_AGENT",
+    "CallCounter",
+    "Response",
+    "RetryPolicy",
+    "Timeout",
+    "Transport",
+    "counting",
+]
 
 log = logging.getLogger("hf_access")
 
 USER_AGENT = f"hf-access/{__version__} aiohttp/{aiohttp.__version__}"
+
+
+class CallCounter:
+    """Counts the HTTP calls made while it is active (see :func:`counting`)."""
+
+    __slots__ = ("calls",)
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+
+_counters: contextvars.ContextVar[tuple[CallCounter, ...]] = contextvars.ContextVar(
+    "hf_access_call_counters", default=()
+)
+
+
+@contextlib.contextmanager
+def counting() -> Iterator[CallCounter]:
+    """Count the calls made by this task (and the tasks it starts) while the block runs.
+
+    Counters nest: a bulk run counts its calls, and each of its items counts its own attempts.
+    """
+    counter = CallCounter()
+    token = _counters.set((*_counters.get(), counter))
+    try:
+        yield counter
+    finally:
+        _counters.reset(token)
 
 
 @attrs.frozen
@@ -253,6 +291,9 @@ class Transport:
             attempt += 1
             await self.limiter.acquire()
             started = time.perf_counter()
+            self.calls += 1
+            for counter in _counters.get():
+                counter.calls += 1
             try:
                 status, resp_headers, body = await self._once(
                     client, method, url, params, json_body, headers
@@ -270,7 +311,6 @@ class Transport:
             except BaseException:
                 self.limiter.release(None)
                 raise
-            self.calls += 1
             info = self._rate_parser(resp_headers)
             self.limiter.release(info)
             log.debug(

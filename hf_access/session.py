@@ -11,9 +11,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -24,6 +25,8 @@ from . import _config, _wire
 from ._convert import decode_gating, decode_report, decode_requests, format_hub_time
 from ._http import Response, RetryPolicy, Timeout, Transport
 from ._wire import UserRef
+from .bulk import BulkRun, DecisionLike, OnProgress
+from .bulk_models import Action, BulkReport, Decision
 from .errors import DecodeError, HfAccessWarning
 from .models import (
     AccessRequest,
@@ -104,8 +107,9 @@ class AccessSession:
             sleep=sleep,
             rng=rng,
         )
-        # Set when the Hub answers the batch route with 404/405: fall back to handle calls.
-        self._batch_unsupported: set[str] = set()
+        # Set by the bulk engine when the Hub answers the batch route with a bare 404 or a 405
+        # (an older Hub): later runs of this session go straight to one handle call per user.
+        self._batch_unsupported = False
 
     def __repr__(self) -> str:
         token = "set" if self._transport.has_token else "none"
@@ -141,7 +145,7 @@ class AccessSession:
 
     @property
     def calls(self) -> int:
-        """HTTP requests answered so far (retries included)."""
+        """HTTP requests sent so far (retries included)."""
         return self._transport.calls
 
     @property
@@ -392,6 +396,235 @@ class AccessSession:
         _wire.validate_repo_id(repo_id)
         response = await self._request("GET", _wire.report_path(rtype, repo_id))
         return decode_report(response.json())
+
+    # -- bulk -----------------------------------------------------------------------------------
+
+    def start_bulk(
+        self,
+        decisions: Iterable[DecisionLike],
+        *,
+        concurrency: int = 16,
+        use_batch: bool = True,
+        precheck: bool = False,
+        on_progress: OnProgress | None = None,
+        journal: str | os.PathLike[str] | None = None,
+        dry_run: bool = False,
+    ) -> BulkRun:
+        """A :class:`~hf_access.bulk.BulkRun` over mixed decisions, not started yet.
+
+        Await it for the report; keep it to read ``run.report()`` after a cancellation.
+        Every decision is checked now (ValueError), before anything is sent.
+
+        Args:
+            decisions: :class:`~hf_access.Decision` records or ``(repo_id, user, action[, reason])``.
+            concurrency: calls in flight at once (all of them through the shared limiter).
+            use_batch: send accept/reject/cancel/reset through the batch route, 100 per call.
+            precheck: read each repo's target list first, so that users already there are
+                reported ``unchanged`` and not sent (costs one call per 1,000 entries of that list).
+            on_progress: called with a :class:`~hf_access.BulkProgress` after every item.
+            journal: a JSON Lines file; finished items are appended as they end, and a rerun with
+                the same file skips what is already done.
+            dry_run: send nothing; the report's ``plan`` lists the calls that would be made.
+        """
+        return BulkRun(
+            self,
+            decisions,
+            concurrency=concurrency,
+            use_batch=use_batch,
+            precheck=precheck,
+            on_progress=on_progress,
+            journal=journal,
+            dry_run=dry_run,
+        )
+
+    async def decide_many(
+        self,
+        decisions: Iterable[DecisionLike],
+        *,
+        concurrency: int = 16,
+        use_batch: bool = True,
+        precheck: bool = False,
+        on_progress: OnProgress | None = None,
+        journal: str | os.PathLike[str] | None = None,
+        dry_run: bool = False,
+    ) -> BulkReport:
+        """Run mixed decisions across many repos; one outcome per decision, in input order::
+
+        report = await hub.decide_many([
+            Decision("org/model-a", "alice", "accept"),
+            Decision("org/model-b", "mallory", "reject", reason="sanctioned country"),
+        ])
+        """
+        run = self.start_bulk(
+            decisions,
+            concurrency=concurrency,
+            use_batch=use_batch,
+            precheck=precheck,
+            on_progress=on_progress,
+            journal=journal,
+            dry_run=dry_run,
+        )
+        return await run
+
+    def _decisions(
+        self,
+        action: Action,
+        repo_ids: str | Sequence[str],
+        users: Iterable[UserRef],
+        reason: str | None,
+        repo_type: RepoTypeArg,
+    ) -> list[Decision]:
+        repos = [repo_ids] if isinstance(repo_ids, str) else list(repo_ids)
+        if not repos:
+            raise ValueError("no repo given")
+        rtype = RepoType.parse(repo_type)
+        names = [_user_key(u) for u in users]
+        return [Decision(repo, name, action, reason, rtype) for repo in repos for name in names]
+
+    async def accept_many(
+        self,
+        repo_ids: str | Sequence[str],
+        users: Iterable[UserRef],
+        *,
+        repo_type: RepoTypeArg = None,
+        concurrency: int = 16,
+        use_batch: bool = True,
+        precheck: bool = False,
+        on_progress: OnProgress | None = None,
+        journal: str | os.PathLike[str] | None = None,
+        dry_run: bool = False,
+    ) -> BulkReport:
+        """Accept many users on one or many repos (batch route, 100 per call)::
+
+        report = await hub.accept_many("org/model", ["alice", "bob"])
+        assert report.ok, report.failures()
+        """
+        decisions = self._decisions(Action.ACCEPT, repo_ids, users, None, repo_type)
+        return await self.decide_many(
+            decisions,
+            concurrency=concurrency,
+            use_batch=use_batch,
+            precheck=precheck,
+            on_progress=on_progress,
+            journal=journal,
+            dry_run=dry_run,
+        )
+
+    async def reject_many(
+        self,
+        repo_ids: str | Sequence[str],
+        users: Iterable[UserRef],
+        *,
+        reason: str | None = None,
+        repo_type: RepoTypeArg = None,
+        concurrency: int = 16,
+        use_batch: bool = True,
+        precheck: bool = False,
+        on_progress: OnProgress | None = None,
+        journal: str | os.PathLike[str] | None = None,
+        dry_run: bool = False,
+    ) -> BulkReport:
+        """Reject (or revoke) many users; ``reason`` (<= 200 characters) goes to every one."""
+        decisions = self._decisions(Action.REJECT, repo_ids, users, reason, repo_type)
+        return await self.decide_many(
+            decisions,
+            concurrency=concurrency,
+            use_batch=use_batch,
+            precheck=precheck,
+            on_progress=on_progress,
+            journal=journal,
+            dry_run=dry_run,
+        )
+
+    async def cancel_many(
+        self,
+        repo_ids: str | Sequence[str],
+        users: Iterable[UserRef],
+        *,
+        repo_type: RepoTypeArg = None,
+        concurrency: int = 16,
+        use_batch: bool = True,
+        precheck: bool = False,
+        on_progress: OnProgress | None = None,
+        journal: str | os.PathLike[str] | None = None,
+        dry_run: bool = False,
+    ) -> BulkReport:
+        """Move many users back to pending (accepted users lose access)."""
+        decisions = self._decisions(Action.CANCEL, repo_ids, users, None, repo_type)
+        return await self.decide_many(
+            decisions,
+            concurrency=concurrency,
+            use_batch=use_batch,
+            precheck=precheck,
+            on_progress=on_progress,
+            journal=journal,
+            dry_run=dry_run,
+        )
+
+    async def reset_many(
+        self,
+        repo_ids: str | Sequence[str],
+        users: Iterable[UserRef],
+        *,
+        reason: str | None = None,
+        repo_type: RepoTypeArg = None,
+        concurrency: int = 16,
+        use_batch: bool = True,
+        precheck: bool = False,
+        on_progress: OnProgress | None = None,
+        journal: str | os.PathLike[str] | None = None,
+        dry_run: bool = False,
+    ) -> BulkReport:
+        """Reset many users: they lose access and must ask again (e-mailed ``reason``)."""
+        decisions = self._decisions(Action.RESET, repo_ids, users, reason, repo_type)
+        return await self.decide_many(
+            decisions,
+            concurrency=concurrency,
+            use_batch=use_batch,
+            precheck=precheck,
+            on_progress=on_progress,
+            journal=journal,
+            dry_run=dry_run,
+        )
+
+    async def grant_many(
+        self,
+        repo_ids: str | Sequence[str],
+        users: Iterable[UserRef],
+        *,
+        repo_type: RepoTypeArg = None,
+        concurrency: int = 16,
+        precheck: bool = False,
+        on_progress: OnProgress | None = None,
+        journal: str | os.PathLike[str] | None = None,
+        dry_run: bool = False,
+    ) -> BulkReport:
+        """Grant access to many users on one or many repos (one call per user, concurrently).
+
+        A user who already has access is ``unchanged``.
+        """
+        decisions = self._decisions(Action.GRANT, repo_ids, users, None, repo_type)
+        return await self.decide_many(
+            decisions,
+            concurrency=concurrency,
+            precheck=precheck,
+            on_progress=on_progress,
+            journal=journal,
+            dry_run=dry_run,
+        )
+
+
+def _user_key(user: UserRef) -> str:
+    """A user name, or ``request:<id>`` / ``user-id:<id>`` for records without a name."""
+    if isinstance(user, AccessRequest):
+        if user.username:
+            return user.username
+        if user.request_id:
+            return f"request:{user.request_id}"
+        if user.user_id:
+            return f"user-id:{user.user_id}"
+        raise ValueError("this access request has no user name, request id or user id")
+    return user
 
 
 def _batch_results(data: Any, targets: Sequence[_wire.Target]) -> list[BatchResult]:
