@@ -117,7 +117,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
         """Delay before attempt ``attempt + 1`` (``attempt`` counts from 1)."""
-        base = min(self.max_backoff, math.ldexp(self.initial_backoff, max(0, attempt - 1)))
+        base = min(self.max_backoff, math.ldexp(self.initial_backoff, min(max(0, attempt - 1), 60)))
         if self.jitter:
             draw = float((rng or random).random())
             base *= 1.0 - self.jitter * draw
@@ -281,9 +281,9 @@ class Transport:
         auth: bool = True,
     ) -> Response:
         """Send one request through the limiter with retries; a typed error for any failure."""
+        client = self._client()
         url = self.resolve(path_or_url)
         headers = self._headers(auth)
-        client = self._client()
         attempt = 0
         limited = 0
         redirects = 0

@@ -245,7 +245,7 @@ def parse_link_next(header: str | None) -> str | None:
         params = match.group(2)
         for param in params.split(";"):
             key, _, value = param.strip().partition("=")
-            if key.strip().lower() == "rel" and "next" in value.strip().strip('"').split():
+            if key.strip().lower() == "rel" and "next" in value.strip().strip('"').lower().split():
                 return match.group(1).strip()
     return None
 

@@ -81,6 +81,9 @@ class RateLimiter:
         self._window: float | None = quota.window if quota else None
         self._remaining: int | None = quota.calls if quota else None
         self._reset_at: float | None = None
+        # False while the tracked window is our guess (an explicit quota's first window, or the
+        # one after a pause); the server's next word on it is then taken as it is.
+        self._confirmed = False
         self._paused_until = 0.0
         self._in_flight = 0
         self._learned = quota is not None or not probe_first
@@ -142,12 +145,14 @@ class RateLimiter:
                     if self._reset_at is None:
                         # A quota is known but not when its window ends: start one now.
                         self._reset_at = now + (self._window or 1.0)
+                        self._confirmed = False
                     await self._wait(self._reset_at + self._margin - now)
                     continue
                 if self._remaining is not None:
                     self._remaining -= 1
                     if self._reset_at is None and self._window is not None:
                         self._reset_at = now + self._window
+                        self._confirmed = False
                 self._in_flight += 1
                 return
         except BaseException:
@@ -177,6 +182,7 @@ class RateLimiter:
             # The window is spent; the next one starts when the pause ends.
             self._remaining = 0
             self._reset_at = self._paused_until - self._margin
+            self._confirmed = False
         else:
             self._remaining = None
 
@@ -199,13 +205,15 @@ class RateLimiter:
         server_reset = now + info.reset_after
         tolerance = 1.0 + self._margin
         if (
-            self._reset_at is None
+            not self._confirmed
+            or self._reset_at is None
             or self._remaining is None
             or server_reset > self._reset_at + tolerance
         ):
-            # First news, or news of a window newer than the one we track: adopt it.
+            # First news, news of a window we only guessed, or of a newer one: adopt it.
             self._reset_at = server_reset
             self._remaining = estimate
+            self._confirmed = True
         elif server_reset >= self._reset_at - tolerance:
             # The window we track: the server's count only ever lowers our estimate.
             self._remaining = min(self._remaining, estimate)

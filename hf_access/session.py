@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import time
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any
+from urllib.parse import urljoin
 
 import aiohttp
 
@@ -68,7 +70,8 @@ class AccessSession:
         limiter: a :class:`~hf_access.RateLimiter` to share with other sessions of one token.
         allow_insecure_http: allow sending the token over ``http://`` to a non-loopback host.
         user_agent: replaces ``hf-access/<version> aiohttp/<version>``.
-        sleep: the coroutine used to wait between retries (injectable for tests).
+        sleep: the coroutine used to wait between retries and for the limiter (injectable).
+        clock: monotonic seconds for the session's limiter (injectable, with ``sleep``).
     """
 
     def __init__(
@@ -85,10 +88,11 @@ class AccessSession:
         allow_insecure_http: bool = False,
         user_agent: str | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
         if limiter is None:
-            limiter = RateLimiter(quota, sleep=sleep)
+            limiter = RateLimiter(quota, clock=clock, sleep=sleep)
         elif quota is not None:
             raise ValueError("give either quota or limiter, not both")
         self._transport = Transport(
@@ -213,8 +217,11 @@ class AccessSession:
             items = decode_requests(response.json())
             for item in items:
                 yield item
-            next_url = _wire.parse_link_next(response.headers.get("Link"))
-            query = None  # the next link already holds its query
+            link = _wire.parse_link_next(response.headers.get("Link"))
+            # Relative links resolve against the page they came from; the next link already
+            # holds its query, so no params are added again.
+            next_url = urljoin(response.url, link) if link is not None else None
+            query = None
             if next_url is None and len(items) >= full:
                 warnings.warn(
                     f"{path}: a full page of {len(items)} came with no next link; "
