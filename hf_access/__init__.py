@@ -7,6 +7,8 @@
 
 from ._http import RetryPolicy, Timeout
 from ._version import __version__
+from .autoapprove import AuditRecord, AutoApprover, PassReport
+from .bulk import BulkRun
 from .bulk_models import (
     Action,
     BulkProgress,
@@ -48,8 +50,10 @@ from .models import (
     RepoType,
     RequestStatus,
 )
+from .policy import Policy, PolicyDecision, Rule, Verdict
 from .ratelimit import LimiterStats, Quota, RateLimiter
 from .session import AccessSession
+from .watch import Watcher, WatchEvent
 
 __all__ = [
     "APIStatusError",
@@ -57,11 +61,14 @@ __all__ = [
     "AccessSession",
     "Action",
     "AlreadyHasAccessError",
+    "AuditRecord",
     "AuthenticationError",
+    "AutoApprover",
     "BadRequestError",
     "BatchResult",
     "BulkProgress",
     "BulkReport",
+    "BulkRun",
     "ConfigurationError",
     "Decision",
     "DecodeError",
@@ -76,8 +83,11 @@ __all__ = [
     "NotFoundError",
     "NotificationsMode",
     "Outcome",
+    "PassReport",
     "PermissionDeniedError",
     "PlannedCall",
+    "Policy",
+    "PolicyDecision",
     "Quota",
     "RateLimitError",
     "RateLimiter",
@@ -87,11 +97,15 @@ __all__ = [
     "RequestNotFoundError",
     "RequestStatus",
     "RetryPolicy",
+    "Rule",
     "ServerError",
     "SessionClosedError",
     "Timeout",
     "TransportError",
     "UnsafeLinkError",
     "UserNotFoundError",
+    "Verdict",
+    "WatchEvent",
+    "Watcher",
     "__version__",
 ]

@@ -40,6 +40,8 @@ from .models import (
     RequestStatus,
 )
 from .ratelimit import Quota, RateLimiter
+from .watch import Watcher
+from .watch import watch as _watch
 
 __all__ = ["AccessSession"]
 
@@ -403,6 +405,42 @@ class AccessSession:
         _wire.validate_repo_id(repo_id)
         response = await self._request("GET", _wire.report_path(rtype, repo_id))
         return decode_report(response.json())
+
+    # -- watching -------------------------------------------------------------------------------
+
+    def watch(
+        self,
+        repo_ids: Iterable[str],
+        *,
+        statuses: Iterable[RequestStatus | str] = ("pending",),
+        repo_type: RepoTypeArg = None,
+        interval: float = 30.0,
+        max_interval: float = 600.0,
+        include_existing: bool = False,
+        state_file: str | os.PathLike[str] | None = None,
+        **options: Any,
+    ) -> Watcher:
+        """Poll repos for new access requests (the Hub has no webhook for them)::
+
+            async with hub.watch(["org/model"], state_file="watch.json") as events:
+                async for event in events:
+                    print(event.repo_id, event.request.label)
+
+        Each poll asks only for requests newer than the last one seen, backs off while nothing
+        arrives, shares this session's limiter, and rides out transient errors; auth errors
+        and a missing repo are raised. See :func:`hf_access.watch.watch` for every option.
+        """
+        return _watch(
+            self,
+            repo_ids,
+            statuses=statuses,
+            repo_type=repo_type,
+            interval=interval,
+            max_interval=max_interval,
+            include_existing=include_existing,
+            state_file=None if state_file is None else os.fspath(state_file),
+            **options,
+        )
 
     # -- bulk -----------------------------------------------------------------------------------
 

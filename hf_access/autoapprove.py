@@ -1,0 +1,380 @@
+"""Screening services: watch repos, decide new requests by policy, keep an audit trail.
+
+>>> import asyncio
+>>> from hf_access import AccessSession
+>>> from hf_access.autoapprove import AutoApprover
+>>> from hf_access.policy import Policy
+>>> async def main() -> None:
+...     async with AccessSession() as hub:
+...         approver = AutoApprover(
+...             hub, ["my-org/gated-model"], Policy.from_toml("policy.toml"),
+...             audit_log="audit.jsonl", state_file="approver.json",
+...         )
+...         report = await approver.run_once()   # or: await approver.run() until cancelled
+...         print(report.summary())
+
+Each pass polls the pending lists (see :mod:`hf_access.watch`), evaluates the policy on every
+new request, sends the decisions grouped per repo, action and reason as batch calls (up to
+100 users per call; ``hold`` sends nothing) and appends one JSON line per decision to the
+audit log, then saves the position. Every request is decided once, across restarts when a
+``state_file`` is given: a decided request leaves the pending list, and the position skips
+the held ones.
+
+* Held requests stay pending for a human and are not evaluated again, unless
+  ``recheck_held=True``: then they are evaluated again on every poll of their repo while they
+  are pending (a request held again writes no new audit line).
+* A batch call that fails (after the session's retries) is logged with outcome ``error``
+  and its requests are evaluated again on the next pass if still pending; an item the Hub
+  refuses (``request_not_found``: withdrawn meanwhile) is final.
+* ``dry_run=True`` sends nothing, logs ``"outcome": "dry_run"`` and never writes the state
+  file (it reads it), so a dry run never uses up requests.
+* Existing pending requests are decided on the first pass (``include_existing=True``).
+* Requests of repos that hide their requesters are addressed by request id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+import attrs
+
+from ._convert import format_hub_time
+from ._wire import MAX_BATCH
+from .errors import HfAccessError, NotFoundError, RequestNotFoundError, UserNotFoundError
+from .models import AccessRequest, RepoType, RequestStatus
+from .policy import Policy, PolicyDecision, Verdict
+from .watch import FATAL, Watcher, WatchEvent, WatchState
+
+if TYPE_CHECKING:
+    from .session import AccessSession
+
+__all__ = ["AuditRecord", "AutoApprover", "PassReport", "run_watch_command"]
+
+_CODES = {RequestNotFoundError: "request_not_found", UserNotFoundError: "user_not_found"}
+_TARGET = {
+    PolicyDecision.ACCEPT: RequestStatus.ACCEPTED,
+    PolicyDecision.REJECT: RequestStatus.REJECTED,
+    PolicyDecision.RESET: RequestStatus.RESET,
+}
+
+
+@attrs.frozen
+class AuditRecord:
+    """One decision, as written to the audit log.
+
+    ``outcome``: ``ok`` (the Hub applied it), ``error`` (see ``error``), ``held`` (nothing
+    sent) or ``dry_run`` (would have been sent).
+    """
+
+    time: datetime
+    repo_id: str
+    repo_type: RepoType
+    user: str | None
+    request_id: str | None
+    decision: PolicyDecision
+    reason: str | None
+    rule: str | None
+    outcome: str
+    error: str | None = None
+    dry_run: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "time": format_hub_time(self.time),
+            "repo": self.repo_id,
+            "repo_type": self.repo_type.value,
+            "user": self.user,
+            "request_id": self.request_id,
+            "decision": self.decision.value,
+            "reason": self.reason,
+            "rule": self.rule,
+            "outcome": self.outcome,
+            "error": self.error,
+            "dry_run": self.dry_run,
+        }
+
+    def line(self) -> str:
+        """A one-line human summary."""
+        who = self.user or f"request:{self.request_id}"
+        why = f" ({self.reason})" if self.reason else ""
+        err = f": {self.error}" if self.error else ""
+        return (
+            f"{self.decision.value:<6} {self.repo_id} {who} [rule {self.rule}]{why} "
+            f"-> {self.outcome}{err}"
+        )
+
+
+@attrs.frozen
+class PassReport:
+    """What one pass decided: the audit records (in order), calls spent and time taken."""
+
+    records: tuple[AuditRecord, ...]
+    calls: int
+    elapsed: float
+    rechecked: int = 0
+
+    def count(self, decision: PolicyDecision) -> int:
+        return sum(1 for r in self.records if r.decision is decision)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for r in self.records if r.outcome == "error")
+
+    def summary(self) -> str:
+        """``3 decisions: 1 accept, 1 reject, 0 reset, 1 hold; 0 failed; 4 calls in 0.1s``"""
+        counts = ", ".join(f"{self.count(d)} {d.value}" for d in PolicyDecision)
+        n = len(self.records)
+        return (
+            f"{n} decision{'s' * (n != 1)}: {counts}; {self.failed} failed; "
+            f"{self.calls} call{'s' * (self.calls != 1)} in {self.elapsed:.1f}s"
+        )
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _quiet(event: WatchEvent, record: AuditRecord) -> bool:
+    """A held request held again (``recheck_held``) writes no new audit line."""
+    return event.again and record.outcome == "held"
+
+
+class AutoApprover:
+    """Decide new access requests of ``repos`` with ``policy`` (see the module doc).
+
+    Args:
+        hub: an open :class:`~hf_access.AccessSession` (write token).
+        repos: ``"org/name"`` (of ``repo_type``) or ``"datasets/org/name"``.
+        policy: the :class:`~hf_access.policy.Policy`.
+        dry_run: send nothing; log what would be done.
+        audit_log: a JSON-lines file, appended to (``None``: no file).
+        state_file: the position, so that restarts decide nothing twice.
+        interval, max_interval: the watch's polling interval and its backoff ceiling.
+        include_existing: decide the requests already pending on the first pass.
+        recheck_held: evaluate held requests again while they are pending.
+        on_record: called with each :class:`AuditRecord` (e.g. to print it).
+        now: the wall clock for audit times; ``clock``/``sleep`` drive the watch.
+    """
+
+    def __init__(
+        self,
+        hub: AccessSession,
+        repos: Iterable[str],
+        policy: Policy,
+        *,
+        dry_run: bool = False,
+        audit_log: str | Path | None = None,
+        state_file: str | Path | None = None,
+        interval: float = 30.0,
+        max_interval: float = 600.0,
+        repo_type: RepoType | str | None = None,
+        include_existing: bool = True,
+        recheck_held: bool = False,
+        concurrency: int = 8,
+        on_record: Callable[[AuditRecord], None] | None = None,
+        now: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.hub, self.policy, self.dry_run = hub, policy, dry_run
+        self.audit_log = Path(audit_log) if audit_log else None
+        self.recheck_held, self.on_record, self._now = recheck_held, on_record, now
+        self._limit = asyncio.Semaphore(concurrency)
+        state = WatchState.load(state_file) if state_file else None
+        self.watcher = Watcher(
+            hub,
+            repos,
+            repo_type=repo_type,
+            interval=interval,
+            max_interval=max_interval,
+            include_existing=include_existing,
+            state=state,
+            state_file=None if dry_run else state_file,
+            concurrency=concurrency,
+            clock=clock,
+            sleep=sleep,
+        )
+
+    async def run_once(self) -> PassReport:
+        """Poll every repo now, decide what is new, return the report."""
+        return await self._pass(force=True)
+
+    async def run(self, *, on_pass: Callable[[PassReport], None] | None = None) -> None:
+        """Pass after pass, on the watch's backoff schedule, until cancelled."""
+        while True:
+            await self.watcher.wait()
+            report = await self._pass(force=False)
+            if on_pass is not None:
+                on_pass(report)
+
+    async def _pass(self, *, force: bool) -> PassReport:
+        started, calls = time.perf_counter(), self.hub.calls
+        events = await self.watcher.poll(force=force)
+        verdicts = await asyncio.gather(*(self._evaluate(e) for e in events))
+        done: dict[int, tuple[AuditRecord, bool]] = {}  # event index -> (record, revisit)
+        try:
+            await self._decide(events, verdicts, done)
+        finally:  # audit first, then the position (decided requests leave the pending list)
+            shown = [done[i][0] for i in sorted(done) if not _quiet(events[i], done[i][0])]
+            self._write(shown)
+            for i, (_, keep) in done.items():
+                (self.watcher.revisit if keep else self.watcher.done)(events[i])
+            self.watcher.save()
+        rechecked = sum(1 for e in events if e.again)
+        elapsed = time.perf_counter() - started
+        return PassReport(tuple(shown), self.hub.calls - calls, elapsed, rechecked)
+
+    async def _evaluate(self, event: WatchEvent) -> Verdict:
+        async with self._limit:
+            return await self.policy.evaluate(event.request, repo_id=event.repo_id)
+
+    async def _decide(
+        self,
+        events: Sequence[WatchEvent],
+        verdicts: Sequence[Verdict],
+        done: dict[int, tuple[AuditRecord, bool]],
+    ) -> None:
+        def note(i: int, outcome: str, error: str | None = None, keep: bool = False) -> None:
+            done[i] = (self._record(events[i], verdicts[i], outcome, error), keep)
+
+        groups: dict[tuple[RepoType, str, PolicyDecision, str | None], list[int]] = {}
+        for i, (event, verdict) in enumerate(zip(events, verdicts, strict=True)):
+            if verdict.decision is PolicyDecision.HOLD:
+                note(i, "held", keep=self.recheck_held)
+            else:
+                key = (event.repo_type, event.repo_id, verdict.decision, verdict.reason)
+                groups.setdefault(key, []).append(i)
+        for (rtype, repo_id, decision, reason), members in groups.items():
+            for start in range(0, len(members), MAX_BATCH):
+                chunk = members[start : start + MAX_BATCH]
+                if self.dry_run:
+                    for i in chunk:
+                        note(i, "dry_run")
+                    continue
+                requests = [events[i].request for i in chunk]
+                try:
+                    errors = await self._send(rtype, repo_id, _TARGET[decision], reason, requests)
+                except asyncio.CancelledError:  # applied or not: look at it again next time
+                    for i in chunk:
+                        note(i, "error", "cancelled while sending: outcome unknown", keep=True)
+                    raise
+                except FATAL:
+                    raise
+                except HfAccessError as exc:  # the call failed: decide again on a later pass
+                    for i in chunk:
+                        note(i, "error", str(exc), keep=True)
+                    continue
+                for i, error in zip(chunk, errors, strict=True):
+                    note(i, "ok" if error is None else "error", error)
+
+    async def _send(
+        self,
+        rtype: RepoType,
+        repo_id: str,
+        status: RequestStatus,
+        reason: str | None,
+        requests: Sequence[AccessRequest],
+    ) -> list[str | None]:
+        """One batch call; per item ``None`` (done) or the Hub's error code."""
+        try:
+            results = await self.hub.batch(
+                repo_id, status, requests, repo_type=rtype, reason=reason
+            )
+        except NotFoundError as exc:
+            if type(exc) is not NotFoundError:
+                raise
+            # A Hub without the batch route answers 404 [open]: one handle call per request.
+            errors: list[str | None] = []
+            for request in requests:
+                try:
+                    await self.hub.handle(repo_id, request, status, repo_type=rtype, reason=reason)
+                    errors.append(None)
+                except (RequestNotFoundError, UserNotFoundError) as item:
+                    errors.append(_CODES[type(item)])
+            return errors
+        return [None if r.ok else (r.error or "failed") for r in results]
+
+    def _record(
+        self, event: WatchEvent, verdict: Verdict, outcome: str, error: str | None = None
+    ) -> AuditRecord:
+        request = event.request
+        record = AuditRecord(
+            self._now(),
+            event.repo_id,
+            event.repo_type,
+            request.username,
+            request.request_id,
+            verdict.decision,
+            verdict.reason,
+            verdict.rule,
+            outcome,
+            error,
+            self.dry_run,
+        )
+        if self.on_record is not None and not _quiet(event, record):
+            self.on_record(record)
+        return record
+
+    def _write(self, records: Sequence[AuditRecord]) -> None:
+        if self.audit_log is None or not records:
+            return
+        with self.audit_log.open("a", encoding="utf-8") as log_file:
+            for record in records:
+                log_file.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
+            log_file.flush()
+            os.fsync(log_file.fileno())
+
+
+async def run_watch_command(
+    hub: AccessSession,
+    repos: Sequence[str],
+    policy_path: str | Path,
+    *,
+    once: bool = False,
+    dry_run: bool = False,
+    audit_log: str | Path | None = None,
+    state_file: str | Path | None = None,
+    repo_type: RepoType | str | None = None,
+    interval: float = 30.0,
+    recheck_held: bool = False,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """``hf-access watch``: decisions to ``out`` (stdout), pass summaries to ``err`` (stderr).
+
+    Returns 0 when every decision was applied (or dry run), 1 when some failed. Raises
+    :class:`ValueError` for an invalid policy and the Hub's errors (auth, missing repo), as
+    the CLI's runner expects. Without ``once`` it runs until cancelled (Ctrl-C).
+    """
+    out, err = out or sys.stdout, err or sys.stderr
+    approver = AutoApprover(
+        hub,
+        repos,
+        Policy.from_toml(policy_path),
+        dry_run=dry_run,
+        audit_log=audit_log,
+        state_file=state_file,
+        repo_type=repo_type,
+        interval=interval,
+        recheck_held=recheck_held,
+        on_record=lambda record: print(record.line(), file=out, flush=True),
+    )
+    if once:
+        report = await approver.run_once()
+        print(report.summary(), file=err, flush=True)
+        return 1 if report.failed else 0
+
+    def summary(report: PassReport) -> None:
+        if report.records:
+            print(report.summary(), file=err, flush=True)
+
+    await approver.run(on_pass=summary)
+    return 0  # pragma: no cover - run() ends only by an error or cancellation
