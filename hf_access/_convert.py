@@ -17,8 +17,17 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from .bulk_models import Action, Outcome
 from .errors import DecodeError
-from .models import AccessRequest, GatingMode, GrantedBy, ReportEntry, RequestStatus
+from .models import (
+    AccessRequest,
+    GatingMode,
+    GrantedBy,
+    NotificationsMode,
+    ReportEntry,
+    RepoType,
+    RequestStatus,
+)
 
 T = TypeVar("T")
 
@@ -84,6 +93,10 @@ class _WireReportEntry:
     granted_by: _WireGrantedBy | None = None
 
 
+def _enum_value(member: enum.Enum) -> Any:
+    return member.value
+
+
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=False)
     conv.register_structure_hook(datetime, lambda v, _: parse_hub_time(v))
@@ -135,7 +148,9 @@ def _make_converter() -> cattrs.Converter:
         ),
     )
     # Public records unstructure to plain JSON-ready dicts (used by the CLI's json/csv output).
-    conv.register_unstructure_hook(enum.Enum, lambda e: e.value)
+    # Each str-based enum is named: a hook on enum.Enum loses to the str hook in their MRO.
+    for enum_type in (RequestStatus, RepoType, GatingMode, NotificationsMode, Action, Outcome):
+        conv.register_unstructure_hook(enum_type, _enum_value)
     conv.register_unstructure_hook(
         AccessRequest,
         make_dict_unstructure_fn(AccessRequest, conv, fields=override(unstruct_hook=dict)),

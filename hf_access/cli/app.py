@@ -1,0 +1,118 @@
+"""The ``hf-access`` command group: global options and the sub-commands."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from .._version import __version__
+from ..models import RepoType
+from .bulk_cmd import action_commands
+from .demo import demo_cmd
+from .repo_cmds import gating_cmd, list_cmd, report_cmd
+from .runner import EXIT_FAILED, EXIT_INTERRUPTED, Settings
+from .watch_cmd import watch_cmd
+
+__all__ = ["cli"]
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class _Group(click.Group):
+    """A group whose usage errors are one line too: ``error: ... (see 'hf-access X --help')``."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as error:
+            error.show()  # ``hf-access`` alone: the help, as usual
+            sys.exit(error.exit_code)
+        except click.UsageError as error:
+            hint = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
+            click.echo(f"error: {error.format_message()}{hint}", err=True)
+            sys.exit(error.exit_code)
+        except click.ClickException as error:
+            click.echo(f"error: {error.format_message()}", err=True)
+            sys.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except (click.Abort, EOFError):
+            click.echo("aborted", err=True)
+            sys.exit(EXIT_FAILED)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group("hf-access", cls=_Group, context_settings=CONTEXT)
+@click.option(
+    "--token",
+    metavar="TOKEN",
+    help="A token with write access (default: HF_TOKEN, else the token file). Never printed.",
+)
+@click.option(
+    "--endpoint",
+    metavar="URL",
+    help="The Hub's URL (default: HF_ENDPOINT, else https://huggingface.co).",
+)
+@click.option(
+    "--repo-type",
+    type=click.Choice([t.value for t in RepoType]),
+    default=None,
+    help="Type of the repos (default: model).",
+)
+@click.option("-v", "--verbose", count=True, help="Log to stderr (-vv: aiohttp too).")
+@click.version_option(__version__, "--version", prog_name="hf-access")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    token: str | None,
+    endpoint: str | None,
+    repo_type: str | None,
+    verbose: int,
+) -> None:
+    """Manage access requests to gated Hugging Face Hub repos, in bulk.
+
+    \b
+    Examples:
+      hf-access list org/model --format csv > pending.csv
+      hf-access accept org/model alice bob
+      hf-access reject org/model --from-file spam.txt --reason "incomplete form" --yes
+      hf-access demo
+    """
+    ctx.obj = Settings(token=token, endpoint=endpoint, repo_type=repo_type, verbose=verbose)
+
+
+@click.command(
+    "fake-hub",
+    short_help="Serve a fake Hub locally, for tests and trials.",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def fake_hub_cmd(args: tuple[str, ...]) -> None:
+    """Serve a fake Hub on 127.0.0.1 (options of python -m hf_access.testing serve; --help)."""
+    from ..testing.__main__ import main as serve_main
+
+    raise SystemExit(serve_main(["serve", *args]))
+
+
+cli.add_command(list_cmd)
+for _command in action_commands():
+    cli.add_command(_command)
+cli.add_command(report_cmd)
+cli.add_command(gating_cmd)
+cli.add_command(fake_hub_cmd)
+cli.add_command(demo_cmd)
+cli.add_command(watch_cmd)

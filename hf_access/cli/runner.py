@@ -1,0 +1,169 @@
+"""Running a command's coroutine: the session, logging, errors and exit codes in one place.
+
+Exit codes: 0 all done; 1 some items failed (or another Hub error); 2 usage or auth error
+(:class:`~hf_access.AuthenticationError`, :class:`~hf_access.PermissionDeniedError`,
+:class:`~hf_access.ConfigurationError`, :class:`ValueError` from bad input); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import traceback
+import warnings
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import TextIO
+
+import attrs
+
+from ..errors import (
+    AuthenticationError,
+    ConfigurationError,
+    HfAccessError,
+    HfAccessWarning,
+    PermissionDeniedError,
+)
+from ..session import AccessSession
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "Settings",
+    "exit_code_for",
+    "print_error",
+    "run",
+]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+USAGE_ERRORS: tuple[type[BaseException], ...] = (
+    AuthenticationError,
+    PermissionDeniedError,
+    ConfigurationError,
+    ValueError,
+)
+
+
+@attrs.frozen
+class Settings:
+    """The global options, shared by every sub-command.
+
+    The token is kept out of ``repr`` so that no traceback or debug print can show it.
+    """
+
+    token: str | None = attrs.field(default=None, repr=False)
+    endpoint: str | None = None
+    repo_type: str | None = None
+    verbose: int = 0
+
+    def session(self) -> AccessSession:
+        return AccessSession(token=self.token, endpoint=self.endpoint)
+
+
+def exit_code_for(error: BaseException) -> int:
+    return EXIT_USAGE if isinstance(error, USAGE_ERRORS) else EXIT_FAILED
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def print_error(
+    error: BaseException | str, *, verbose: int = 0, stream: TextIO | None = None
+) -> None:
+    """``error: ...`` on one line; the traceback too when ``-v`` was given."""
+    out = stream or sys.stderr
+    if isinstance(error, BaseException):
+        if verbose and error.__traceback__ is not None:
+            traceback.print_exception(type(error), error, error.__traceback__, file=out)
+        message = str(error) or type(error).__name__
+    else:
+        message = error
+    out.write(f"error: {_one_line(message)}\n")
+    out.flush()
+
+
+@contextmanager
+def logging_to_stderr(verbose: int) -> Iterator[None]:
+    """``-v``: the library's log at DEBUG on stderr; ``-vv``: aiohttp's too."""
+    if not verbose:
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    names = ["hf_access"] + (["aiohttp"] if verbose > 1 else [])
+    saved = []
+    for name in names:
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.level))
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        for logger, level in saved:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+
+
+@contextmanager
+def warnings_as_lines() -> Iterator[None]:
+    """Library warnings (a list that may be cut short...) as ``warning: ...`` lines."""
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        sys.stderr.write(f"warning: {_one_line(str(message))}\n")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", HfAccessWarning)
+        warnings.showwarning = show
+        yield
+
+
+def run(settings: Settings, work: Callable[[], Awaitable[int]]) -> int:
+    """Run ``work()`` in a fresh event loop and turn its end into an exit code.
+
+    Errors print one line (``error: ...``), with the traceback only when ``-v`` was given.
+    """
+    with logging_to_stderr(settings.verbose), warnings_as_lines():
+        try:
+            return asyncio.run(_call(work))
+        except BrokenPipeError:
+            # The reader went away (``| head``): stop quietly, like other command-line tools.
+            _silence_stdout()
+            return EXIT_FAILED
+        except KeyboardInterrupt:
+            sys.stderr.write("interrupted\n")
+            return EXIT_INTERRUPTED
+        except (HfAccessError, ValueError) as error:
+            print_error(error, verbose=settings.verbose)
+            return exit_code_for(error)
+        except OSError as error:
+            print_error(error, verbose=settings.verbose)
+            return EXIT_FAILED
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (a test runner's stream)
+        pass
+
+
+async def _call(work: Callable[[], Awaitable[int]]) -> int:
+    return await work()

@@ -1,0 +1,1 @@
+"""Tests of the hf-access command line and of the examples."""
