@@ -1,0 +1,169 @@
+"""The one cattrs converter between GitLab's JSON and the records of :mod:`.models`.
+
+Private ``_Wire*`` classes mirror the JSON; unknown keys are ignored (GitLab adds fields);
+a body of the wrong shape becomes a :class:`~hf_access.errors.DecodeError` naming the field.
+
+>>> decode_requests([{"id": 1, "username": "raymond_smith", "name": "Raymond Smith",
+...     "state": "active", "created_at": "2012-10-22T14:13:35Z"}])[0].requested_at.year
+2012
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+
+from .._convert import parse_hub_time
+from ..errors import DecodeError
+from .models import AccessLevel, GitLabAccessRequest, GitLabMember, GitLabUser
+
+__all__ = ["decode_member", "decode_request", "decode_requests", "decode_users"]
+
+T = TypeVar("T")
+
+
+@attrs.define
+class _WireRequest:
+    id: int
+    username: str
+    name: str | None = None
+    state: str | None = None
+    locked: bool | None = None
+    avatar_url: str | None = None
+    web_url: str | None = None
+    requested_at: datetime | None = None
+    created_at: datetime | None = None
+
+
+@attrs.define
+class _WireMember:
+    id: int
+    username: str
+    access_level: AccessLevel
+    name: str | None = None
+    state: str | None = None
+    avatar_url: str | None = None
+    web_url: str | None = None
+    created_at: datetime | None = None
+    expires_at: date | None = None
+
+
+def _strict(kind: type[Any], label: str) -> Any:
+    def hook(value: Any, _: Any) -> Any:
+        # bool is an int subclass: refuse it where an integer is expected.
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise TypeError(f"expected {label}, got {_kind(value)}")
+        return value
+
+    return hook
+
+
+def _access_level(value: Any, _: Any) -> AccessLevel:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an access level number, got {_kind(value)}")
+    return AccessLevel(value)  # ValueError for a number GitLab does not define
+
+
+def _date(value: Any, _: Any) -> date:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a date string, got {_kind(value)}")
+    return date.fromisoformat(value[:10])
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=False)
+    conv.register_structure_hook(AccessLevel, _access_level)
+    conv.register_structure_hook(str, _strict(str, "a string"))
+    conv.register_structure_hook(int, _strict(int, "an integer"))
+    conv.register_structure_hook(bool, _strict(bool, "a boolean"))
+    conv.register_structure_hook(datetime, lambda v, _: parse_hub_time(v))
+    conv.register_structure_hook(date, _date)
+    return conv
+
+
+converter = _make_converter()
+
+
+def _kind(data: Any) -> str:
+    return "null" if data is None else type(data).__name__
+
+
+def _decode(data: Any, cls: Any, what: str) -> Any:
+    try:
+        return converter.structure(data, cls)
+    except Exception as exc:  # cattrs' ClassValidationError / IterableValidationError
+        if isinstance(exc, cattrs.BaseValidationError):
+            details = "; ".join(cattrs.transform_error(exc, path=what))
+        else:
+            details = f"{what}: {exc}"
+        raise DecodeError(f"unexpected {what} from GitLab: {details}") from None
+
+
+def _expect(data: Any, kind: type[Any], what: str) -> None:
+    if not isinstance(data, kind):
+        expected = "an array" if kind is list else "an object"
+        raise DecodeError(f"unexpected {what} from GitLab: expected {expected}, got {_kind(data)}")
+
+
+def _request(w: _WireRequest) -> GitLabAccessRequest:
+    return GitLabAccessRequest(
+        id=w.id,
+        username=w.username,
+        name=w.name,
+        state=w.state,
+        locked=w.locked,
+        avatar_url=w.avatar_url,
+        web_url=w.web_url,
+        requested_at=w.requested_at or w.created_at,
+    )
+
+
+def decode_requests(data: Any) -> list[GitLabAccessRequest]:
+    """A page of ``GET .../access_requests`` (a JSON array) -> records."""
+    _expect(data, list, "access request page")
+    wires: list[_WireRequest] = _decode(data, list[_WireRequest], "access request page")
+    return [_request(w) for w in wires]
+
+
+def decode_request(data: Any) -> GitLabAccessRequest:
+    """The answer of ``POST .../access_requests``."""
+    _expect(data, dict, "access request")
+    wire: _WireRequest = _decode(data, _WireRequest, "access request")
+    return _request(wire)
+
+
+def decode_member(data: Any) -> GitLabMember:
+    """A member (approve's answer, ``GET .../members/:user_id``)."""
+    _expect(data, dict, "member")
+    w: _WireMember = _decode(data, _WireMember, "member")
+    return GitLabMember(
+        id=w.id,
+        username=w.username,
+        access_level=w.access_level,
+        name=w.name,
+        state=w.state,
+        avatar_url=w.avatar_url,
+        web_url=w.web_url,
+        created_at=w.created_at,
+        expires_at=w.expires_at,
+    )
+
+
+def decode_users(data: Any) -> list[GitLabUser]:
+    """The answer of ``GET /users?username=`` (a JSON array)."""
+    _expect(data, list, "user list")
+    wires: list[_WireRequest] = _decode(data, list[_WireRequest], "user list")
+    return [
+        GitLabUser(
+            id=w.id,
+            username=w.username,
+            name=w.name,
+            state=w.state,
+            avatar_url=w.avatar_url,
+            web_url=w.web_url,
+        )
+        for w in wires
+    ]

@@ -1,0 +1,151 @@
+"""GitLab's failed answers as hf-access's typed errors (the one factory for this provider).
+
+GitLab answers errors with ``{"message": ...}`` (a string, or a dict of field errors for
+validation failures) or ``{"error": ...}`` (parameter errors), and throttling with the plain
+text ``Retry later``. The classes are :mod:`hf_access.errors`' own, so one ``except`` serves
+both providers:
+
+=====  ==========================================================================
+400    :class:`~hf_access.errors.BadRequestError`
+401    :class:`~hf_access.errors.AuthenticationError`
+403    :class:`~hf_access.errors.PermissionDeniedError`
+404    :class:`~hf_access.errors.RepoNotFoundError` (``404 Project Not Found``,
+       ``404 Group Not Found``), :class:`~hf_access.errors.UserNotFoundError`,
+       :class:`~hf_access.errors.RequestNotFoundError` (approve or deny of a request
+       that does not exist), else :class:`~hf_access.errors.NotFoundError`
+409    :class:`AlreadyMemberError` ("already exists" / "already a member"), else
+       :class:`~hf_access.errors.APIStatusError`
+429    :class:`~hf_access.errors.RateLimitError` (``retry_after``)
+5xx    :class:`~hf_access.errors.ServerError`
+=====  ==========================================================================
+
+>>> err = gitlab_error(404, {}, b'{"message":"404 Project Not Found"}', method="GET", url="u")
+>>> type(err).__name__, err.message
+('RepoNotFoundError', '404 Project Not Found')
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..errors import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RepoNotFoundError,
+    RequestNotFoundError,
+    ServerError,
+    UserNotFoundError,
+)
+
+__all__ = ["AlreadyMemberError", "error_message", "gitlab_error"]
+
+
+class AlreadyMemberError(APIStatusError):
+    """409: the user already is a member of the project or group."""
+
+
+_BY_STATUS: Mapping[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+}
+
+# approve (PUT .../access_requests/:user_id/approve) or deny (DELETE .../access_requests/:user_id)
+_DECISION_PATH = re.compile(r"/access_requests/\d+(?:/approve)?/?$")
+
+
+def _flatten(value: Any) -> str | None:
+    """GitLab's ``message``: a string, a list, or ``{"field": ["is invalid"]}``."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        parts = [p for p in (_flatten(v) for v in value) if p]
+        return "; ".join(parts) if parts else None
+    if isinstance(value, dict):
+        parts = []
+        for key, inner in value.items():
+            text = _flatten(inner)
+            parts.append(f"{key} {text}" if text else str(key))
+        return "; ".join(parts) if parts else None
+    return None
+
+
+def error_message(body: bytes) -> str:
+    """The message of an error body: ``message``, else ``error`` (+ description), else text.
+
+    >>> error_message(b'{"message": {"access_level": ["is not included in the list"]}}')
+    'access_level is not included in the list'
+    >>> error_message(b"Retry later\\n")
+    'Retry later'
+    """
+    text = body.decode("utf-8", errors="replace").strip()
+    if not text:
+        return "(no message)"
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text[:500]
+    if isinstance(data, dict):
+        for key in ("message", "error"):
+            message = _flatten(data.get(key))
+            if message:
+                description = data.get("error_description")
+                if key == "error" and isinstance(description, str):
+                    return f"{message}: {description}"
+                return message
+    return text[:500]
+
+
+def _class_for(status: int, message: str, method: str, url: str) -> type[APIStatusError]:
+    text = message.lower()
+    if status == 404:
+        if "project not found" in text or "group not found" in text:
+            return RepoNotFoundError
+        if "user not found" in text:
+            return UserNotFoundError
+        if method in ("PUT", "DELETE") and _DECISION_PATH.search(urlsplit(url).path):
+            return RequestNotFoundError
+        return NotFoundError
+    if status == 409:
+        if "already" in text and ("exist" in text or "member" in text):
+            return AlreadyMemberError
+        return APIStatusError
+    if status == 429:
+        return RateLimitError
+    if status >= 500:
+        return ServerError
+    return _BY_STATUS.get(status, APIStatusError)
+
+
+def gitlab_error(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    method: str,
+    url: str,
+    retry_after: float | None = None,
+) -> APIStatusError:
+    """The typed error for a failed GitLab answer (the ``error_factory`` of the transport)."""
+    message = error_message(body)
+    cls = _class_for(status, message, method.upper(), url)
+    request_id = headers.get("X-Request-Id")
+    if cls is RateLimitError:
+        return RateLimitError(
+            message,
+            retry_after=retry_after,
+            status=status,
+            request_id=request_id,
+            method=method,
+            url=url,
+        )
+    return cls(message, status=status, request_id=request_id, method=method, url=url)
