@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from typing import Generic, Protocol, TypeVar
 
 import attrs
 
@@ -21,6 +22,7 @@ __all__ = [
     "BulkReport",
     "Decision",
     "ItemOutcome",
+    "Keyed",
     "Outcome",
     "PlannedCall",
 ]
@@ -92,22 +94,33 @@ class Decision:
         return f"{self.repo_type.value}:{self.repo_id}|{self.user}|{self.action.value}"
 
 
+class Keyed(Protocol):
+    """What the bulk engine needs of a decision: a stable identity (journal, duplicates)."""
+
+    @property
+    def key(self) -> str: ...
+
+
+D = TypeVar("D", bound=Keyed)
+"""The decision type of a run: :class:`Decision` for the Hub, ``GitLabDecision`` for GitLab."""
+
+
 class Outcome(str, enum.Enum):
     """How a decision ended."""
 
     DONE = "done"
-    """The Hub made the change."""
+    """The server made the change."""
     UNCHANGED = "unchanged"
     """The user already was in the wanted state: nothing to do (never a failure)."""
     FAILED = "failed"
-    """The Hub refused or the call failed; ``error`` says why."""
+    """The server refused or the call failed; ``error`` says why."""
     NOT_ATTEMPTED = "not_attempted"
     """Nothing was sent for it (run stopped early, cancelled, or dry run); ``detail`` says why."""
 
 
 @attrs.frozen
-class ItemOutcome:
-    """The outcome of one input decision.
+class ItemOutcome(Generic[D]):
+    """The outcome of one input decision (``ItemOutcome[Decision]`` for the Hub).
 
     Attributes:
         index: position in the input.
@@ -120,7 +133,7 @@ class ItemOutcome:
     """
 
     index: int
-    decision: Decision
+    decision: D
     outcome: Outcome
     error: HfAccessError | None = None
     detail: str | None = None
@@ -144,7 +157,7 @@ class PlannedCall:
 
 
 @attrs.frozen
-class BulkProgress:
+class BulkProgress(Generic[D]):
     """A snapshot given to ``on_progress`` after each finished item."""
 
     total: int
@@ -154,11 +167,11 @@ class BulkProgress:
     failed: int
     not_attempted: int
     calls: int
-    last: ItemOutcome | None = None
+    last: ItemOutcome[D] | None = None
 
 
 @attrs.frozen
-class BulkReport:
+class BulkReport(Generic[D]):
     """One :class:`ItemOutcome` per input decision, **in input order**, plus the run's figures.
 
     Attributes:
@@ -169,7 +182,7 @@ class BulkReport:
         plan: the calls a dry run would make (empty otherwise).
     """
 
-    items: tuple[ItemOutcome, ...]
+    items: tuple[ItemOutcome[D], ...]
     calls: int
     elapsed: float
     stopped: str | None = None
@@ -199,7 +212,7 @@ class BulkReport:
         """Every item is done or unchanged."""
         return all(item.ok for item in self.items)
 
-    def failures(self) -> list[ItemOutcome]:
+    def failures(self) -> list[ItemOutcome[D]]:
         return [item for item in self.items if item.outcome is Outcome.FAILED]
 
     def summary(self) -> str:
@@ -207,7 +220,7 @@ class BulkReport:
         text = (
             f"{len(self.items)} decisions: {self.done} done, {self.unchanged} unchanged, "
             f"{self.failed} failed, {self.not_attempted} not attempted; "
-            f"{self.calls} calls in {self.elapsed:.1f}s"
+            f"{self.calls} call{'' if self.calls == 1 else 's'} in {self.elapsed:.1f}s"
         )
         if self.stopped:
             text += f" (stopped: {self.stopped})"

@@ -19,6 +19,7 @@ import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -39,7 +40,7 @@ class JournalEntry:
 
 
 class Journal:
-    """Append-only record of finished items. Not shared between processes."""
+    """Append-only record of finished items (of either provider). One process per file."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
@@ -79,12 +80,22 @@ class Journal:
         if self._fd is not None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._drop_torn_line()
         fresh = not self.path.exists() or self.path.stat().st_size == 0
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         if fresh:
             self._write(_HEADER)
 
-    def record(self, item: ItemOutcome) -> None:
+    def _drop_torn_line(self) -> None:
+        """Cut a last line left half-written by a killed run, so appends start on a new line."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return
+        if data and not data.endswith(b"\n"):
+            os.truncate(self.path, data.rfind(b"\n") + 1)
+
+    def record(self, item: ItemOutcome[Any]) -> None:
         """Append one finished item (done, unchanged or failed)."""
         line: dict[str, object] = {
             "key": item.decision.key,

@@ -492,7 +492,7 @@ class AccessSession:
         on_progress: OnProgress | None = None,
         journal: str | os.PathLike[str] | None = None,
         dry_run: bool = False,
-    ) -> BulkReport:
+    ) -> BulkReport[Decision]:
         """Run mixed decisions across many repos; one outcome per decision, in input order::
 
         report = await hub.decide_many([
@@ -538,7 +538,7 @@ class AccessSession:
         on_progress: OnProgress | None = None,
         journal: str | os.PathLike[str] | None = None,
         dry_run: bool = False,
-    ) -> BulkReport:
+    ) -> BulkReport[Decision]:
         """Accept many users on one or many repos (batch route, 100 per call)::
 
         report = await hub.accept_many("org/model", ["alice", "bob"])
@@ -568,7 +568,7 @@ class AccessSession:
         on_progress: OnProgress | None = None,
         journal: str | os.PathLike[str] | None = None,
         dry_run: bool = False,
-    ) -> BulkReport:
+    ) -> BulkReport[Decision]:
         """Reject (or revoke) many users; ``reason`` (<= 200 characters) goes to every one."""
         decisions = self._decisions(Action.REJECT, repo_ids, users, reason, repo_type)
         return await self.decide_many(
@@ -593,7 +593,7 @@ class AccessSession:
         on_progress: OnProgress | None = None,
         journal: str | os.PathLike[str] | None = None,
         dry_run: bool = False,
-    ) -> BulkReport:
+    ) -> BulkReport[Decision]:
         """Move many users back to pending (accepted users lose access)."""
         decisions = self._decisions(Action.CANCEL, repo_ids, users, None, repo_type)
         return await self.decide_many(
@@ -619,7 +619,7 @@ class AccessSession:
         on_progress: OnProgress | None = None,
         journal: str | os.PathLike[str] | None = None,
         dry_run: bool = False,
-    ) -> BulkReport:
+    ) -> BulkReport[Decision]:
         """Reset many users: they lose access and must ask again (e-mailed ``reason``)."""
         decisions = self._decisions(Action.RESET, repo_ids, users, reason, repo_type)
         return await self.decide_many(
@@ -643,7 +643,7 @@ class AccessSession:
         on_progress: OnProgress | None = None,
         journal: str | os.PathLike[str] | None = None,
         dry_run: bool = False,
-    ) -> BulkReport:
+    ) -> BulkReport[Decision]:
         """Grant access to many users on one or many repos (one call per user, concurrently).
 
         A user who already has access is ``unchanged``.
@@ -682,6 +682,12 @@ def _batch_results(data: Any, targets: Sequence[_wire.Target]) -> list[BatchResu
             raise DecodeError(f"unexpected batch answer: item [{index}] has no boolean 'ok'")
         error = item.get("error")
         user = item.get("user")
+        if target.kind == "user" and isinstance(user, str) and user != target.value:
+            # Answers come in input order; one that names someone else is not to be trusted.
+            raise DecodeError(
+                f"unexpected batch answer: item [{index}] is about {user!r}, "
+                f"but {target.value!r} was sent there"
+            )
         results.append(
             BatchResult(
                 target=target.label,

@@ -134,7 +134,7 @@ def _confirm(plan: _Plan, count: int, assume_yes: bool) -> int | None:
     return None
 
 
-def _print_plan(report: BulkReport, fmt: str) -> None:
+def _print_plan(report: BulkReport[Decision], fmt: str) -> None:
     if fmt in ("json", "jsonl", "csv"):
         output.write_rows((output.plan_row(call) for call in report.plan), fmt, sys.stdout)
         return
@@ -143,7 +143,7 @@ def _print_plan(report: BulkReport, fmt: str) -> None:
         click.echo(f"{call.method} {call.path}  ({call.items} {noun})")
 
 
-def _print_failures(report: BulkReport, limit: int = 20) -> None:
+def _print_failures(report: BulkReport[Decision], limit: int = 20) -> None:
     """Failed users grouped by error, so that one cause is printed once."""
     groups: dict[str, list[str]] = {}
     for item in report.failures():
@@ -157,7 +157,7 @@ def _print_failures(report: BulkReport, limit: int = 20) -> None:
         click.echo(f"  failed: {names}: {error}", err=True)
 
 
-def _exit_code(report: BulkReport, verbose: int) -> int:
+def _exit_code(report: BulkReport[Decision], verbose: int) -> int:
     fatal = next(
         (i.error for i in report.items if isinstance(i.error, USAGE_ERRORS)),
         None,
@@ -170,7 +170,7 @@ def _exit_code(report: BulkReport, verbose: int) -> int:
     return EXIT_OK
 
 
-def _resume_hint(report: BulkReport, journal: str | None) -> str:
+def _resume_hint(report: BulkReport[Decision], journal: str | None) -> str:
     finished = sum(1 for i in report.items if i.outcome is not Outcome.NOT_ATTEMPTED)
     text = f"interrupted: {finished:,} of {len(report.items):,} decisions finished."
     if journal:

@@ -158,7 +158,9 @@ class _Demo:
         self.con.print(table)
         return decisions
 
-    async def decide(self, hub: AccessSession, decisions: Sequence[Decision]) -> BulkReport:
+    async def decide(
+        self, hub: AccessSession, decisions: Sequence[Decision]
+    ) -> BulkReport[Decision]:
         self.con.print(
             f"Deciding {len(decisions):,} requests through the batch route (100 users per call, "
             f"16 calls at a time, every call through the shared rate limiter)..."
@@ -174,7 +176,7 @@ class _Demo:
             )
         return report
 
-    async def export(self, hub: AccessSession, report: BulkReport) -> None:
+    async def export(self, hub: AccessSession, report: BulkReport[Decision]) -> None:
         table = Table(header_style="bold")
         for column in ("repo", "accepted", "rejected", "pending", "file"):
             table.add_column(column, justify="left" if column in ("repo", "file") else "right")

@@ -73,7 +73,7 @@ def report_row(entry: ReportEntry) -> JsonRow:
     return data
 
 
-def outcome_row(item: ItemOutcome) -> JsonRow:
+def outcome_row(item: ItemOutcome[Any]) -> JsonRow:
     """One decision's outcome, flat, for json/jsonl/csv."""
     d = item.decision
     return {
@@ -195,7 +195,7 @@ def plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
-def summary_line(report: BulkReport) -> str:
+def summary_line(report: BulkReport[Any]) -> str:
     """``120 decisions: 117 done, 2 unchanged, 1 failed, 0 not attempted; 3 calls in 0.4s``"""
     line = (
         f"{plural(len(report.items), 'decision')}: {report.done:,} done, "
@@ -244,7 +244,7 @@ class BulkBar:
     def __exit__(self, *exc: object) -> None:
         self._progress.stop()
 
-    def update(self, progress: BulkProgress) -> None:
+    def update(self, progress: BulkProgress[Any]) -> None:
         self._progress.update(
             self._task,
             completed=progress.finished,

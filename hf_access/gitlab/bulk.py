@@ -34,36 +34,19 @@ How each item ends (``Outcome``), with the semantics of :mod:`hf_access.bulk`:
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
-from collections import deque
-from collections.abc import Callable, Generator, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 
-from .._http import CallCounter, counting
-from ..bulk_models import Outcome, PlannedCall
-from ..errors import (
-    AuthenticationError,
-    ConfigurationError,
-    HfAccessError,
-    PermissionDeniedError,
-    RateLimitError,
-    RepoNotFoundError,
-    RequestNotFoundError,
-)
+from .._engine import Engine, Job, Settled
+from ..bulk_models import BulkProgress, Outcome, PlannedCall
+from ..errors import RequestNotFoundError
 from . import _wire
-from ._journal import GitLabJournal
 from ._wire import Target, UserArg
-from .bulk_models import (
-    GitLabAction,
-    GitLabBulkProgress,
-    GitLabBulkReport,
-    GitLabDecision,
-    GitLabItemOutcome,
-)
+from .bulk_models import GitLabAction, GitLabDecision
 from .errors import AlreadyMemberError
 from .models import AccessLevel, GitLabAccessRequest, GitLabMember, GitLabUser, TargetKind
 
@@ -72,11 +55,9 @@ if TYPE_CHECKING:
 
 __all__ = ["GitLabBulkRun", "ProgressCallback", "decisions_for"]
 
-ProgressCallback = Callable[[GitLabBulkProgress], None]
+ProgressCallback = Callable[[BulkProgress[GitLabDecision]], None]
 KindArg = TargetKind | str
 _SINGLE_USER = (str, int, GitLabAccessRequest, GitLabMember, GitLabUser)
-_FINAL = (Outcome.DONE, Outcome.UNCHANGED)
-_Result = tuple[Outcome, HfAccessError | None, str | None]
 
 
 def decisions_for(
@@ -101,11 +82,93 @@ def decisions_for(
     ]
 
 
-class GitLabBulkRun:
-    """One bulk run over GitLab decisions. Await it for the report; it runs once.
+def _check(decisions: Iterable[GitLabDecision]) -> list[GitLabDecision]:
+    """Every item a GitLabDecision, and no user both approved and denied on one target."""
+    out = list(decisions)
+    subjects: dict[str, GitLabAction] = {}
+    for index, d in enumerate(out):
+        if not isinstance(d, GitLabDecision):
+            raise ValueError(f"decision {index}: a {type(d).__name__}, not a GitLabDecision")
+        if subjects.setdefault(d.subject, d.action) is not d.action:
+            raise ValueError(
+                f"decision {index}: {d.user_label} on {d.target} is asked to approve and to deny"
+            )
+    return out
+
+
+def _planned(d: GitLabDecision) -> PlannedCall:
+    """What a dry run shows: the path, with ``{name}`` where a user name is still to resolve."""
+    user = str(d.user) if isinstance(d.user, int) else f"{{{d.user}}}"
+    base = f"/{d.kind.plural}/{_wire.encode_target(d.target)}/access_requests/{user}"
+    if d.action is GitLabAction.APPROVE:
+        level = int(d.access_level or AccessLevel.DEVELOPER)
+        return PlannedCall("PUT", f"{base}/approve?access_level={level}", 1)
+    return PlannedCall("DELETE", base, 1)
+
+
+@attrs.define
+class _GitLabExecutor:
+    """GitLab has no batch route: one call per decision, after resolving a user name."""
+
+    session: GitLabSession
+    server: str = "GitLab"
+
+    def scope(self, decision: GitLabDecision) -> Hashable:
+        return (decision.kind, decision.target)
+
+    def jobs(self, decisions: Sequence[GitLabDecision], todo: list[int]) -> list[Job]:
+        return [Job([index]) for index in todo]
+
+    def plan(self, decisions: Sequence[GitLabDecision], job: Job) -> PlannedCall:
+        return _planned(decisions[job.indices[0]])
+
+    async def prepare(
+        self, decisions: Sequence[GitLabDecision], todo: list[int]
+    ) -> dict[int, Settled]:
+        return {}
+
+    async def execute(
+        self, decisions: Sequence[GitLabDecision], job: Job
+    ) -> list[Settled] | list[Job]:
+        d = decisions[job.indices[0]]
+        user_id = d.user if isinstance(d.user, int) else None
+        if user_id is None:
+            await self.session.load_requesters(d.target, kind=d.kind)
+            user_id = await self.session.resolve_user(d.target, d.user, kind=d.kind)
+        if d.action is GitLabAction.APPROVE:
+            return [await self._approve(d, user_id)]
+        return [await self._deny(d, user_id)]
+
+    async def _approve(self, d: GitLabDecision, user_id: int) -> Settled:
+        level = d.access_level or AccessLevel.DEVELOPER
+        try:
+            member = await self.session.approve(d.target, user_id, kind=d.kind, access_level=level)
+        except (RequestNotFoundError, AlreadyMemberError) as exc:
+            current = await self.session.get_member(d.target, user_id, kind=d.kind)
+            if current is None:
+                return Settled(Outcome.FAILED, exc, "no access request, and not a member")
+            return Settled(
+                Outcome.UNCHANGED, None, f"already a member ({current.access_level.label})"
+            )
+        return Settled(Outcome.DONE, None, f"approved as {member.access_level.label}")
+
+    async def _deny(self, d: GitLabDecision, user_id: int) -> Settled:
+        try:
+            await self.session.deny(d.target, user_id, kind=d.kind)
+        except RequestNotFoundError as exc:
+            current = await self.session.get_member(d.target, user_id, kind=d.kind)
+            if current is None:
+                return Settled(Outcome.UNCHANGED, None, "no pending request, and not a member")
+            detail = f"no pending request: already a member ({current.access_level.label})"
+            return Settled(Outcome.FAILED, exc, detail)
+        return Settled(Outcome.DONE, None, "request denied")
+
+
+class GitLabBulkRun(Engine[GitLabDecision]):
+    """One bulk run over GitLab decisions, on the engine the Hub's runs use.
 
     Create it with :meth:`GitLabSession.start_bulk` (``approve_many`` / ``deny_many`` do it
-    for you). Every decision is checked here, before anything is sent.
+    for you). Every decision is checked here, before anything is sent. Await it once.
     """
 
     def __init__(
@@ -119,263 +182,12 @@ class GitLabBulkRun:
         dry_run: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise ValueError("concurrency must be a positive integer")
-        self._session = session
-        self._decisions = list(decisions)
-        subjects: dict[str, GitLabAction] = {}
-        for index, d in enumerate(self._decisions):
-            if not isinstance(d, GitLabDecision):
-                raise ValueError(f"decision {index}: a {type(d).__name__}, not a GitLabDecision")
-            if subjects.setdefault(d.subject, d.action) is not d.action:
-                raise ValueError(
-                    f"decision {index}: {d.user_label} on {d.target} is asked to approve and "
-                    "to deny"
-                )
-        self._concurrency = concurrency
-        self._on_progress = on_progress
-        self._journal = GitLabJournal(journal) if journal is not None else None
-        self._dry_run = dry_run
-        self._clock = clock
-        self._outcomes: list[GitLabItemOutcome | None] = [None] * len(self._decisions)
-        self._dupes: dict[int, list[int]] = {}
-        self._counts = dict.fromkeys(Outcome, 0)
-        self._in_flight: set[int] = set()
-        self._missing: dict[tuple[TargetKind, str], tuple[int, HfAccessError]] = {}
-        self._counter = CallCounter()
-        self._started: float | None = None
-        self._ended: float | None = None
-        self._stopped: str | None = None
-        self._plan: tuple[PlannedCall, ...] = ()
-        self._state = "new"
-
-    @property
-    def decisions(self) -> list[GitLabDecision]:
-        return list(self._decisions)
-
-    def __await__(self) -> Generator[Any, None, GitLabBulkReport]:
-        return self.run().__await__()
-
-    async def run(self) -> GitLabBulkReport:
-        """Run the decisions and return the report (also what awaiting the run does)."""
-        if self._state != "new":
-            raise RuntimeError("a GitLabBulkRun runs once; start a new one (the journal resumes)")
-        self._state = "running"
-        self._started = self._clock()
-        todo = self._prepare()
-        if self._dry_run:
-            self._plan = tuple(_planned(self._decisions[i]) for i in todo)
-            self._stopped = "dry run"
-            return self._finish()
-        try:
-            with counting() as counter:
-                self._counter = counter
-                if self._journal is not None:
-                    self._journal.open()
-                queue = deque(todo)
-                workers = [
-                    asyncio.create_task(self._worker(queue))
-                    for _ in range(min(self._concurrency, len(queue)))
-                ]
-                try:
-                    await asyncio.gather(*workers)
-                except BaseException:
-                    for worker in workers:
-                        worker.cancel()
-                    await asyncio.gather(*workers, return_exceptions=True)
-                    raise
-        except asyncio.CancelledError:
-            self._stopped = "cancelled"
-            self._finish()
-            raise
-        finally:
-            if self._journal is not None:
-                self._journal.close()
-        return self._finish()
-
-    def report(self) -> GitLabBulkReport:
-        """The report so far: finished items as they ended, the others not attempted."""
-        items = [
-            item
-            if item is not None
-            else GitLabItemOutcome(
-                i, self._decisions[i], Outcome.NOT_ATTEMPTED, detail=self._unfinished(i)
-            )
-            for i, item in enumerate(self._outcomes)
-        ]
-        end = self._ended if self._ended is not None else self._clock()
-        return GitLabBulkReport(
-            items=tuple(items),
-            calls=self._counter.calls,
-            elapsed=0.0 if self._started is None else end - self._started,
-            stopped=self._stopped,
-            plan=self._plan,
+        super().__init__(
+            _check(decisions),
+            _GitLabExecutor(session),
+            concurrency=concurrency,
+            on_progress=on_progress,
+            journal=journal,
+            dry_run=dry_run,
+            clock=clock,
         )
-
-    # -- preparation and workers ----------------------------------------------------------
-
-    def _prepare(self) -> list[int]:
-        """De-duplicate, settle what the journal already holds, return what is left to do."""
-        recorded = self._journal.load() if self._journal is not None else {}
-        first: dict[str, int] = {}
-        for index, decision in enumerate(self._decisions):
-            if decision.key in first:
-                self._dupes.setdefault(first[decision.key], []).append(index)
-            else:
-                first[decision.key] = index
-        # Settled only now that every duplicate is known, so they mirror the journal too.
-        todo: list[int] = []
-        for key, index in first.items():
-            entry = recorded.get(key)
-            if entry is not None and entry[0] in _FINAL:
-                detail = entry[1] or "settled by an earlier run (journal)"
-                self._settle(index, entry[0], detail=detail, from_journal=True, record=False)
-            else:
-                todo.append(index)
-        return todo
-
-    async def _worker(self, queue: deque[int]) -> None:
-        while queue and self._stopped is None:
-            index = queue.popleft()
-            self._in_flight.add(index)
-            await self._decide(index)
-            # Only now: an item cancelled mid-call stays "in flight" for the report.
-            self._in_flight.discard(index)
-
-    async def _decide(self, index: int) -> None:
-        d = self._decisions[index]
-        where = (d.kind, d.target)
-        if where in self._missing:
-            first, missing = self._missing[where]
-            why = f"{d.kind.value} not found (item {first})"
-            self._settle(index, Outcome.FAILED, error=missing, detail=why)
-            return
-        user_id: int | None = d.user if isinstance(d.user, int) else None
-        with counting() as counter:
-            try:
-                if user_id is None:
-                    await self._session.load_requesters(d.target, kind=d.kind)
-                    user_id = await self._session.resolve_user(d.target, d.user, kind=d.kind)
-                if d.action is GitLabAction.APPROVE:
-                    outcome, error, detail = await self._approve(d, user_id)
-                else:
-                    outcome, error, detail = await self._deny(d, user_id)
-            except HfAccessError as exc:
-                self._on_error(index, exc)
-                outcome, error, detail = Outcome.FAILED, exc, None
-        self._settle(
-            index, outcome, error=error, detail=detail, attempts=counter.calls, user_id=user_id
-        )
-
-    async def _approve(self, d: GitLabDecision, user_id: int) -> _Result:
-        level = d.access_level or AccessLevel.DEVELOPER
-        try:
-            member = await self._session.approve(d.target, user_id, kind=d.kind, access_level=level)
-        except (RequestNotFoundError, AlreadyMemberError) as exc:
-            current = await self._session.get_member(d.target, user_id, kind=d.kind)
-            if current is None:
-                return Outcome.FAILED, exc, "no access request, and not a member"
-            return Outcome.UNCHANGED, None, f"already a member ({current.access_level.label})"
-        return Outcome.DONE, None, f"approved as {member.access_level.label}"
-
-    async def _deny(self, d: GitLabDecision, user_id: int) -> _Result:
-        try:
-            await self._session.deny(d.target, user_id, kind=d.kind)
-        except RequestNotFoundError as exc:
-            current = await self._session.get_member(d.target, user_id, kind=d.kind)
-            if current is None:
-                return Outcome.UNCHANGED, None, "no pending request, and not a member"
-            detail = f"no pending request: already a member ({current.access_level.label})"
-            return Outcome.FAILED, exc, detail
-        return Outcome.DONE, None, "request denied"
-
-    def _on_error(self, index: int, exc: HfAccessError) -> None:
-        d = self._decisions[index]
-        if isinstance(exc, AuthenticationError | PermissionDeniedError | ConfigurationError):
-            self._stop(f"{type(exc).__name__}: {exc}")
-        elif isinstance(exc, RateLimitError):
-            wait = f"; GitLab asks to wait {exc.retry_after:.0f}s" if exc.retry_after else ""
-            self._stop(f"rate limited{wait}")
-        elif isinstance(exc, RepoNotFoundError):
-            self._missing.setdefault((d.kind, d.target), (index, exc))
-
-    def _stop(self, reason: str) -> None:
-        if self._stopped is None:
-            self._stopped = reason
-
-    # -- outcomes -------------------------------------------------------------------------
-
-    def _settle(
-        self,
-        index: int,
-        outcome: Outcome,
-        *,
-        error: HfAccessError | None = None,
-        detail: str | None = None,
-        attempts: int = 0,
-        from_journal: bool = False,
-        record: bool = True,
-        user_id: int | None = None,
-    ) -> None:
-        item = GitLabItemOutcome(
-            index,
-            self._decisions[index],
-            outcome,
-            error=error,
-            detail=detail,
-            attempts=attempts,
-            from_journal=from_journal,
-            user_id=user_id,
-        )
-        self._outcomes[index] = item
-        if record and self._journal is not None:
-            self._journal.record(item)
-        self._count(item)
-        for dup in self._dupes.get(index, ()):
-            text = f"duplicate of item {index}" + (f": {detail}" if detail else "")
-            copy = attrs.evolve(
-                item, index=dup, decision=self._decisions[dup], attempts=0, detail=text
-            )
-            self._outcomes[dup] = copy
-            self._count(copy)
-
-    def _count(self, item: GitLabItemOutcome) -> None:
-        self._counts[item.outcome] += 1
-        if self._on_progress is None:
-            return
-        self._on_progress(
-            GitLabBulkProgress(
-                total=len(self._decisions),
-                finished=sum(self._counts.values()),
-                done=self._counts[Outcome.DONE],
-                unchanged=self._counts[Outcome.UNCHANGED],
-                failed=self._counts[Outcome.FAILED],
-                not_attempted=self._counts[Outcome.NOT_ATTEMPTED],
-                calls=self._counter.calls,
-                last=item,
-            )
-        )
-
-    def _finish(self) -> GitLabBulkReport:
-        self._ended = self._clock()
-        self._state = "finished"
-        return self.report()
-
-    def _unfinished(self, index: int) -> str:
-        if self._stopped == "cancelled" and index in self._in_flight:
-            return "cancelled while its call was in flight: it may have been applied; rerun to settle it"
-        if self._stopped == "dry run":
-            return "dry run"
-        if self._stopped is not None:
-            return f"run stopped: {self._stopped}"
-        return "not finished" if self._state != "finished" else "not attempted"
-
-
-def _planned(d: GitLabDecision) -> PlannedCall:
-    """What a dry run shows: the path, with ``{name}`` where a user name is still to resolve."""
-    user = str(d.user) if isinstance(d.user, int) else f"{{{d.user}}}"
-    base = f"/{d.kind.plural}/{_wire.encode_target(d.target)}/access_requests/{user}"
-    if d.action is GitLabAction.APPROVE:
-        level = int(d.access_level or AccessLevel.DEVELOPER)
-        return PlannedCall("PUT", f"{base}/approve?access_level={level}", 1)
-    return PlannedCall("DELETE", base, 1)

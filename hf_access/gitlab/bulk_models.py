@@ -1,8 +1,7 @@
 """Records of GitLab bulk runs: decisions in, one outcome per decision out.
 
-They mirror :mod:`hf_access.bulk_models` (same :class:`~hf_access.Outcome`, same
-:class:`~hf_access.PlannedCall`, same fields and figures) with a GitLab decision in place of
-the Hub's, whose ``action`` is the Hub's :class:`~hf_access.Action`.
+The outcome records are the Hub's (:class:`~hf_access.ItemOutcome`, :class:`~hf_access.BulkReport`)
+over a :class:`GitLabDecision`: both providers run on one bulk engine.
 
 >>> d = GitLabDecision("acme/app", "alice", "approve", access_level="reporter")
 >>> d.key, d.access_level
@@ -16,8 +15,7 @@ from typing import Any
 
 import attrs
 
-from ..bulk_models import Outcome, PlannedCall
-from ..errors import HfAccessError
+from ..bulk_models import BulkProgress, BulkReport, ItemOutcome
 from . import _wire
 from .models import AccessLevel, TargetKind
 
@@ -108,87 +106,9 @@ class GitLabDecision:
         return self.key.rsplit("|", 1)[0]
 
 
-@attrs.frozen
-class GitLabItemOutcome:
-    """The outcome of one input decision (the fields of :class:`~hf_access.ItemOutcome`).
-
-    ``attempts`` counts the requests sent for the item (user-name look-ups included; a
-    transport retry is not counted separately). ``user_id`` is the resolved id, when known.
-    """
-
-    index: int
-    decision: GitLabDecision
-    outcome: Outcome
-    error: HfAccessError | None = None
-    detail: str | None = None
-    attempts: int = 0
-    from_journal: bool = False
-    user_id: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Done or unchanged: the user is in the wanted state."""
-        return self.outcome in (Outcome.DONE, Outcome.UNCHANGED)
-
-
-@attrs.frozen
-class GitLabBulkProgress:
-    """A snapshot given to ``on_progress`` after each finished item."""
-
-    total: int
-    finished: int
-    done: int
-    unchanged: int
-    failed: int
-    not_attempted: int
-    calls: int
-    last: GitLabItemOutcome | None = None
-
-
-@attrs.frozen
-class GitLabBulkReport:
-    """One :class:`GitLabItemOutcome` per input decision, **in input order** (as BulkReport)."""
-
-    items: tuple[GitLabItemOutcome, ...]
-    calls: int
-    elapsed: float
-    stopped: str | None = None
-    plan: tuple[PlannedCall, ...] = ()
-
-    def count(self, outcome: Outcome) -> int:
-        return sum(1 for item in self.items if item.outcome is outcome)
-
-    @property
-    def done(self) -> int:
-        return self.count(Outcome.DONE)
-
-    @property
-    def unchanged(self) -> int:
-        return self.count(Outcome.UNCHANGED)
-
-    @property
-    def failed(self) -> int:
-        return self.count(Outcome.FAILED)
-
-    @property
-    def not_attempted(self) -> int:
-        return self.count(Outcome.NOT_ATTEMPTED)
-
-    @property
-    def ok(self) -> bool:
-        """Every item is done or unchanged."""
-        return all(item.ok for item in self.items)
-
-    def failures(self) -> list[GitLabItemOutcome]:
-        return [item for item in self.items if item.outcome is Outcome.FAILED]
-
-    def summary(self) -> str:
-        """``12 decisions: 10 done, 1 unchanged, 1 failed, 0 not attempted; 14 calls in 0.3s``"""
-        text = (
-            f"{len(self.items)} decisions: {self.done} done, {self.unchanged} unchanged, "
-            f"{self.failed} failed, {self.not_attempted} not attempted; "
-            f"{self.calls} calls in {self.elapsed:.1f}s"
-        )
-        if self.stopped:
-            text += f" (stopped: {self.stopped})"
-        return text
+GitLabItemOutcome = ItemOutcome[GitLabDecision]
+"""The outcome of one GitLab decision: :class:`~hf_access.ItemOutcome` of a GitLabDecision."""
+GitLabBulkProgress = BulkProgress[GitLabDecision]
+"""A progress snapshot of a GitLab run."""
+GitLabBulkReport = BulkReport[GitLabDecision]
+"""The report of a GitLab run: the Hub's :class:`~hf_access.BulkReport`, GitLab decisions."""

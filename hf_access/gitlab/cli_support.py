@@ -88,7 +88,6 @@ def outcome_row(item: GitLabItemOutcome) -> JsonRow:
         "kind": d.kind.value,
         "target": d.target,
         "user": d.user,
-        "user_id": item.user_id,
         "action": d.action.value,
         "access_level": None if d.access_level is None else int(d.access_level),
         "outcome": item.outcome.value,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from _gitlab_support import FakeTime, make_session
+from ._gitlab_support import FakeTime, make_session
 
 from hf_access.gitlab import GitLabSession
 from hf_access.gitlab.cli_support import (

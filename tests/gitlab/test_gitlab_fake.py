@@ -6,7 +6,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from _gitlab_support import FakeTime, make_session
+from ._gitlab_support import FakeTime, make_session
 
 from hf_access import (
     AuthenticationError,

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from _gitlab_support import FakeTime, make_session
+from ._gitlab_support import FakeTime, make_session
 from aioresponses import aioresponses
 from yarl import URL
 
