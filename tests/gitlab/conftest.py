@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from ._gitlab_support import FakeTime, make_session
 
 from hf_access.gitlab import GitLabSession
 from hf_access.testing.gitlab import FakeGitLab
+
+from ._gitlab_support import FakeTime, make_session
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ._gitlab_support import FakeTime, make_session
 from aioresponses import aioresponses
 
 from hf_access import (
@@ -30,6 +29,8 @@ from hf_access.gitlab import (
     decisions_for,
 )
 from hf_access.testing.gitlab import FakeGitLab
+
+from ._gitlab_support import FakeTime, make_session
 
 
 def outcomes(report: Any) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from ._gitlab_support import FakeTime, make_session
 
 from hf_access.gitlab import GitLabSession
 from hf_access.gitlab.cli_support import (
@@ -17,6 +16,8 @@ from hf_access.gitlab.cli_support import (
     request_row,
 )
 from hf_access.testing.gitlab import FakeGitLab
+
+from ._gitlab_support import FakeTime, make_session
 
 
 def test_parse_user() -> None:

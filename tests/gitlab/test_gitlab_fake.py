@@ -6,7 +6,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from ._gitlab_support import FakeTime, make_session
 
 from hf_access import (
     AuthenticationError,
@@ -17,6 +16,8 @@ from hf_access import (
 )
 from hf_access.gitlab import AccessLevel, GitLabSession
 from hf_access.testing.gitlab import FakeGitLab
+
+from ._gitlab_support import FakeTime, make_session
 
 # -- the wire as GitLab shows it -----------------------------------------------------------
 

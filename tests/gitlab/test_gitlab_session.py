@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from ._gitlab_support import FakeTime, make_session
 from aioresponses import aioresponses
 from yarl import URL
 
@@ -21,6 +20,8 @@ from hf_access import (
     UserNotFoundError,
 )
 from hf_access.gitlab import AccessLevel, GitLabSession
+
+from ._gitlab_support import FakeTime, make_session
 
 HOST = "https://gitlab.example.com"
 API = f"{HOST}/api/v4"

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from ._gitlab_support import FakeTime, make_session
 from aioresponses import aioresponses
 from yarl import URL
 
@@ -24,6 +23,8 @@ from hf_access import (
     ServerError,
 )
 from hf_access.gitlab import AlreadyMemberError, GitLabSession
+
+from ._gitlab_support import FakeTime, make_session
 
 HOST = "https://gitlab.example.com"
 API = f"{HOST}/api/v4"
