@@ -24,6 +24,7 @@ precise class from the status, the ``X-Error-Code`` header and the Hub's message
         │   ├── RequestNotFoundError  no request, or already in that status
         │   ├── UserNotFoundError
         │   └── RepoNotFoundError
+        ├── ConflictError             409 (GitLab: AlreadyMemberError)
         ├── RateLimitError            429 (``retry_after`` seconds)
         └── ServerError               5xx
 """
@@ -38,6 +39,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
+    "ConflictError",
     "DecodeError",
     "HfAccessError",
     "HfAccessWarning",
@@ -165,6 +167,10 @@ class RepoNotFoundError(NotFoundError):
     """404 with ``X-Error-Code: RepoNotFound`` (or a private repo the token cannot see)."""
 
 
+class ConflictError(APIStatusError):
+    """409: the request conflicts with the current state (GitLab: already a member)."""
+
+
 class RateLimitError(APIStatusError):
     """429 that outlasted the retry policy. ``retry_after`` is the wait the Hub advised."""
 
@@ -188,6 +194,7 @@ _BY_STATUS: Mapping[int, type[APIStatusError]] = {
     401: AuthenticationError,
     403: PermissionDeniedError,
     404: NotFoundError,
+    409: ConflictError,
     429: RateLimitError,
 }
 

@@ -14,7 +14,7 @@ both providers:
        :class:`~hf_access.errors.RequestNotFoundError` (approve or deny of a request
        that does not exist), else :class:`~hf_access.errors.NotFoundError`
 409    :class:`AlreadyMemberError` ("already exists" / "already a member"), else
-       :class:`~hf_access.errors.APIStatusError`
+       :class:`~hf_access.errors.ConflictError`
 429    :class:`~hf_access.errors.RateLimitError` (``retry_after``)
 5xx    :class:`~hf_access.errors.ServerError`
 =====  ==========================================================================
@@ -36,6 +36,7 @@ from ..errors import (
     APIStatusError,
     AuthenticationError,
     BadRequestError,
+    ConflictError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -48,7 +49,7 @@ from ..errors import (
 __all__ = ["AlreadyMemberError", "error_message", "gitlab_error"]
 
 
-class AlreadyMemberError(APIStatusError):
+class AlreadyMemberError(ConflictError):
     """409: the user already is a member of the project or group."""
 
 
@@ -118,7 +119,7 @@ def _class_for(status: int, message: str, method: str, url: str) -> type[APIStat
     if status == 409:
         if "already" in text and ("exist" in text or "member" in text):
             return AlreadyMemberError
-        return APIStatusError
+        return ConflictError
     if status == 429:
         return RateLimitError
     if status >= 500:

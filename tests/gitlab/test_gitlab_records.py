@@ -14,6 +14,7 @@ from hf_access.errors import (
     APIStatusError,
     AuthenticationError,
     BadRequestError,
+    ConflictError,
     DecodeError,
     NotFoundError,
     PermissionDeniedError,
@@ -140,7 +141,7 @@ API = "https://h/api/v4"
             AlreadyMemberError,
             "Member already exists",
         ),
-        (409, b'{"message":"Conflict"}', "POST", "/projects/1/members", APIStatusError, "Conflict"),
+        (409, b'{"message":"Conflict"}', "POST", "/projects/1/members", ConflictError, "Conflict"),
         (
             429,
             b"Retry later\n",

@@ -13,6 +13,7 @@ from hf_access import (
     APIStatusError,
     AuthenticationError,
     BadRequestError,
+    ConflictError,
     DecodeError,
     NotFoundError,
     PermissionDeniedError,
@@ -89,7 +90,7 @@ def total_requests(m: aioresponses) -> int:
         (404, {"message": "404 Not found"}, RequestNotFoundError),
         (404, {"message": "404 Project Not Found"}, RepoNotFoundError),
         (409, {"message": "Member already exists"}, AlreadyMemberError),
-        (409, {"message": "Something else"}, APIStatusError),
+        (409, {"message": "Something else"}, ConflictError),
     ],
 )
 async def test_approve_errors_are_typed(

@@ -15,6 +15,7 @@ from hf_access import (
     APIStatusError,
     AuthenticationError,
     BadRequestError,
+    ConflictError,
     GatingMode,
     HfAccessError,
     NotFoundError,
@@ -547,7 +548,7 @@ def test_is_retryable_status(status: int, retry: bool) -> None:
         (502, "bad gateway", None, ServerError),
         (503, "unavailable", None, ServerError),
         (504, "timeout", None, ServerError),
-        (409, "conflict", None, APIStatusError),
+        (409, "conflict", None, ConflictError),
     ],
 )  # fmt: skip
 def test_error_for_status_picks_the_precise_class(
