@@ -121,6 +121,8 @@ class Engine(Generic[D]):
         self._stopped: str | None = None
         self._plan: tuple[PlannedCall, ...] = ()
         self._state = "new"
+        self._busy = 0  # workers running a job
+        self._wake = asyncio.Event()  # set when jobs are requeued, all work ends, or a stop
 
     @property
     def decisions(self) -> list[D]:
@@ -154,19 +156,19 @@ class Engine(Generic[D]):
                         self._settle(index, settled)
                     todo = [i for i in todo if i not in early]
                 queue = deque(self._executor.jobs(self._decisions, todo))
-                while queue and self._stopped is None:
-                    # Workers end when the queue is empty; a fallback may refill it, so loop.
-                    workers = [
-                        asyncio.create_task(self._worker(queue))
-                        for _ in range(min(self._concurrency, len(queue)))
-                    ]
-                    try:
-                        await asyncio.gather(*workers)
-                    except BaseException:
-                        for worker in workers:
-                            worker.cancel()
-                        await asyncio.gather(*workers, return_exceptions=True)
-                        raise
+                # One worker per slot of concurrency (no more than there are items): a job may
+                # turn into several (the batch fallback), and idle workers pick those up.
+                workers = [
+                    asyncio.create_task(self._worker(queue))
+                    for _ in range(min(self._concurrency, len(todo)))
+                ]
+                try:
+                    await asyncio.gather(*workers)
+                except BaseException:
+                    for worker in workers:
+                        worker.cancel()
+                    await asyncio.gather(*workers, return_exceptions=True)
+                    raise
         except asyncio.CancelledError:
             self._stopped = "cancelled"
             self._finish()
@@ -222,30 +224,47 @@ class Engine(Generic[D]):
     # -- workers ------------------------------------------------------------------------------
 
     async def _worker(self, queue: deque[Job]) -> None:
-        while queue and self._stopped is None:
+        while self._stopped is None:
+            if not queue:
+                if self._busy == 0:
+                    self._wake.set()  # nothing left and nobody can add more: all end
+                    return
+                self._wake.clear()
+                await self._wake.wait()  # a busy worker may requeue jobs
+                continue
             job = queue.popleft()
-            scope = self._executor.scope(self._decisions[job.indices[0]])
-            if scope in self._missing:
-                first, error = self._missing[scope]
-                detail = f"{getattr(error, 'message', error)} (item {first})"
-                for index in job.indices:
-                    self._settle(index, Settled(Outcome.FAILED, error, detail))
-                continue
-            self._in_flight.update(job.indices)
-            with counting() as counter:
-                try:
-                    result = await self._executor.execute(self._decisions, job)
-                except HfAccessError as exc:
-                    self._on_error(job, exc)
-                    result = [Settled(Outcome.FAILED, exc)] * len(job.indices)
-            # Only now, not in a finally: an item cancelled mid-call stays "in flight".
-            self._in_flight.difference_update(job.indices)
-            if result and isinstance(result[0], Job):
-                queue.extendleft(reversed([j for j in result if isinstance(j, Job)]))
-                continue
-            for index, settled in zip(job.indices, result, strict=True):
-                assert isinstance(settled, Settled)
-                self._settle(index, settled, attempts=counter.calls)
+            self._busy += 1
+            try:
+                await self._run_job(queue, job)
+            finally:
+                self._busy -= 1
+                if self._busy == 0 and not queue:
+                    self._wake.set()
+
+    async def _run_job(self, queue: deque[Job], job: Job) -> None:
+        scope = self._executor.scope(self._decisions[job.indices[0]])
+        if scope in self._missing:
+            first, error = self._missing[scope]
+            detail = f"{getattr(error, 'message', error)} (item {first})"
+            for index in job.indices:
+                self._settle(index, Settled(Outcome.FAILED, error, detail))
+            return
+        self._in_flight.update(job.indices)
+        with counting() as counter:
+            try:
+                result = await self._executor.execute(self._decisions, job)
+            except HfAccessError as exc:
+                self._on_error(job, exc)
+                result = [Settled(Outcome.FAILED, exc)] * len(job.indices)
+        # Only now, not in a finally: an item cancelled mid-call stays "in flight".
+        self._in_flight.difference_update(job.indices)
+        if result and isinstance(result[0], Job):
+            queue.extendleft(reversed([j for j in result if isinstance(j, Job)]))
+            self._wake.set()
+            return
+        for index, settled in zip(job.indices, result, strict=True):
+            assert isinstance(settled, Settled)
+            self._settle(index, settled, attempts=counter.calls)
 
     def _on_error(self, job: Job, exc: HfAccessError) -> None:
         if isinstance(exc, _STOPPING):
@@ -261,6 +280,7 @@ class Engine(Generic[D]):
     def _stop(self, reason: str) -> None:
         if self._stopped is None:
             self._stopped = reason
+            self._wake.set()
 
     # -- outcomes -----------------------------------------------------------------------------
 
