@@ -1,0 +1,1 @@
+"""Tests of the bulk engine (issue 4)."""
