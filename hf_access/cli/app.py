@@ -12,6 +12,7 @@ from .._version import __version__
 from ..models import RepoType
 from .bulk_cmd import action_commands
 from .demo import demo_cmd
+from .gitlab_cmd import gitlab_group
 from .repo_cmds import gating_cmd, list_cmd, report_cmd
 from .runner import EXIT_FAILED, EXIT_INTERRUPTED, Settings
 from .watch_cmd import watch_cmd
@@ -116,3 +117,4 @@ cli.add_command(gating_cmd)
 cli.add_command(fake_hub_cmd)
 cli.add_command(demo_cmd)
 cli.add_command(watch_cmd)
+cli.add_command(gitlab_group)

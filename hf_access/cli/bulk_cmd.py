@@ -1,21 +1,28 @@
-"""``hf-access accept|reject|cancel|reset|grant``: one bulk run over users and repos."""
+"""``hf-access accept|reject|cancel|reset|grant``: one bulk run over users and repos.
+
+The run's machinery is shared with ``hf-access gitlab approve|deny`` (any provider's run and
+:class:`~hf_access.BulkReport`): :func:`drive_bulk` confirms, shows the progress bar, handles
+Ctrl-C and prints the summary; :func:`split_targets` and :func:`gather_users` read the inputs.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from typing import Any
 
 import attrs
 import click
 
-from ..bulk import BulkRun
-from ..bulk_models import Action, BulkReport, Decision, Outcome
+from .._engine import Engine
+from ..bulk_models import Action, BulkProgress, BulkReport, Decision, ItemOutcome, Outcome
 from ..models import RepoType
 from . import output
 from .inputs import UserLine, parse_repos, parse_users
+from .output import JsonRow
 from .runner import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -27,7 +34,23 @@ from .runner import (
     run,
 )
 
-__all__ = ["CONFIRM_ABOVE", "action_commands", "stdin_is_interactive"]
+__all__ = [
+    "CONFIRM_ABOVE",
+    "BulkJob",
+    "action_commands",
+    "bulk_exit_code",
+    "confirm_changes",
+    "describe_change",
+    "drive_bulk",
+    "gather_users",
+    "print_failures",
+    "print_plan",
+    "read_input",
+    "resume_hint",
+    "show_report",
+    "split_targets",
+    "stdin_is_interactive",
+]
 
 CONFIRM_ABOVE = 100
 """A run that changes more users than this asks for confirmation (``--yes`` skips it)."""
@@ -76,7 +99,11 @@ class _Plan:
         ]
 
 
-def _read_text(path: str, option: str) -> str:
+# -- shared by the bulk commands of both providers --------------------------------------------
+
+
+def read_input(path: str, option: str) -> str:
+    """The text of a file given to ``option`` (``-``: stdin); a usage error if unreadable."""
     if path == "-":
         return sys.stdin.read()
     try:
@@ -86,45 +113,58 @@ def _read_text(path: str, option: str) -> str:
         raise click.BadParameter(message, param_hint=f"'{option}'") from None
 
 
-def _gather(
-    action: Action,
+def split_targets(
     args: Sequence[str],
-    repo_opts: Sequence[str],
-    repos_file: str | None,
-    from_file: str | None,
-    reason: str | None,
-) -> _Plan:
-    repos = list(repo_opts)
-    if repos_file is not None:
-        repos.extend(parse_repos(_read_text(repos_file, "--repos-file")))
+    given: Sequence[str],
+    targets_file: str | None,
+    *,
+    noun: str = "repo",
+    options: tuple[str, str] = ("--repo", "--repos-file"),
+    is_target: Callable[[str], bool] | None = None,
+) -> tuple[list[str], list[str]]:
+    """``(targets, the other arguments)``: TARGET is the first argument unless ``options``
+    name the targets, then every argument is a user (``is_target`` spots a mix-up)."""
+    metavar, either = noun.upper(), "/".join(options)
+    targets = list(given)
+    if targets_file is not None:
+        targets.extend(parse_repos(read_input(targets_file, options[1])))
     rest = list(args)
-    if repo_opts or repos_file is not None:
-        if any("/" in arg for arg in rest):
+    if given or targets_file is not None:
+        if is_target is not None and any(is_target(arg) for arg in rest):
             raise click.UsageError(
-                "give the repos either as REPO or with --repo/--repos-file, not both"
+                f"give the {noun}s either as {metavar} or with {either}, not both"
             )
-        if not repos:
-            raise click.UsageError(f"{repos_file} lists no repo")
+        if not targets:
+            raise click.UsageError(f"{targets_file} lists no {noun}")
     else:
         if not rest:
-            raise click.UsageError("missing REPO (or --repo/--repos-file)")
-        repos.append(rest.pop(0))
-    users = [UserLine(name) for name in rest]
+            raise click.UsageError(f"missing {metavar} (or {either})")
+        targets.append(rest.pop(0))
+    return list(dict.fromkeys(targets)), rest
+
+
+def gather_users(names: Sequence[str], from_file: str | None, *, after: str) -> list[UserLine]:
+    """The users named as arguments, then those of ``--from-file``; at least one."""
+    users = [UserLine(name) for name in names]
     if from_file is not None:
         source = "standard input" if from_file == "-" else from_file
-        users.extend(parse_users(_read_text(from_file, "--from-file"), source=source))
+        users.extend(parse_users(read_input(from_file, "--from-file"), source=source))
     if not users:
-        raise click.UsageError("no users given: name them after REPO or use --from-file")
-    return _Plan(action, tuple(dict.fromkeys(repos)), tuple(users), reason)
+        raise click.UsageError(f"no users given: name them after {after} or use --from-file")
+    return users
 
 
-def _confirm(plan: _Plan, count: int, assume_yes: bool) -> int | None:
+def describe_change(verb: str, users: int, targets: Sequence[str], noun: str) -> str:
+    """``accept 150 users on 2 repo(s) (a/b, a/c; 300 decisions)``, for the confirmation."""
+    shown = ", ".join(targets[:3]) + (" ..." if len(targets) > 3 else "")
+    what = f"{verb} {users:,} users on {len(targets)} {noun}(s) ({shown}"
+    return what + (f"; {users * len(targets):,} decisions)" if len(targets) > 1 else ")")
+
+
+def confirm_changes(what: str, count: int, assume_yes: bool) -> int | None:
     """None to go on, else the exit code (declined or impossible to ask)."""
     if assume_yes or count <= CONFIRM_ABOVE:
         return None
-    repos = ", ".join(plan.repos[:3]) + (" ..." if len(plan.repos) > 3 else "")
-    what = f"{_VERB[plan.action]} {len(plan.users):,} users on {len(plan.repos)} repo(s) ({repos}"
-    what += f"; {count:,} decisions)" if len(plan.repos) > 1 else ")"
     if not stdin_is_interactive():
         print_error(f"refusing to {what} without confirmation (stdin is not a terminal): add --yes")
         return EXIT_USAGE
@@ -134,7 +174,76 @@ def _confirm(plan: _Plan, count: int, assume_yes: bool) -> int | None:
     return None
 
 
-def _print_plan(report: BulkReport[Decision], fmt: str) -> None:
+ProgressHook = Callable[[BulkProgress[Any]], None]
+StartRun = Callable[[ProgressHook], Engine[Any]]
+"""Creates the run (checking every decision) with the bar's progress callback."""
+
+
+@attrs.frozen
+class BulkJob:
+    """How one command's bulk run is confirmed and shown, whatever the provider."""
+
+    label: str
+    """``accept``, ``approve``...: the bar's label and the summary's prefix."""
+    what: str
+    """What the confirmation asks about (see :func:`describe_change`)."""
+    total: int
+    row: Callable[[ItemOutcome[Any]], JsonRow]
+    """An outcome as a row of ``--format json|jsonl|csv``."""
+    who: Callable[[Any], str]
+    """A decision, for the failure lines: ``alice on acme/model``."""
+    journal: str | None = None
+    dry_run: bool = False
+    assume_yes: bool = False
+    fmt: str = "text"
+    verbose: int = 0
+
+
+async def drive_bulk(job: BulkJob, start: StartRun) -> int:
+    """Confirm, run with a progress bar, print the outcome; the exit code.
+
+    Ctrl-C (a cancellation) ends the run cleanly: the partial report, its summary and how to
+    resume are printed, and the code is 130.
+    """
+    bar = output.BulkBar(output.err_console(), job.label, job.total)
+    run_ = start(bar.update)
+    if not job.dry_run:
+        refused = confirm_changes(job.what, job.total, job.assume_yes)
+        if refused is not None:
+            return refused
+    interrupted = False
+    showing: AbstractContextManager[object] = nullcontext() if job.dry_run else bar
+    with showing:
+        try:
+            report = await run_
+        except asyncio.CancelledError:
+            interrupted = True
+            report = run_.report()
+    return show_report(job, report, interrupted=interrupted)
+
+
+def show_report(job: BulkJob, report: BulkReport[Any], *, interrupted: bool = False) -> int:
+    """The plan of a dry run, or the outcomes, summary, failures and resume hint; exit code."""
+    if job.dry_run:
+        print_plan(report, job.fmt)
+        calls = len(report.plan)
+        click.echo(
+            f"dry run: {job.total:,} decisions would take {calls:,} calls; nothing was sent",
+            err=True,
+        )
+        return EXIT_OK
+    if job.fmt != "text":
+        output.write_rows((job.row(i) for i in report.items), job.fmt, sys.stdout)
+    click.echo(f"{job.label}: {output.summary_line(report)}", err=True)
+    if not any(isinstance(i.error, USAGE_ERRORS) for i in report.items):
+        print_failures(report, job.who)
+    if interrupted:
+        click.echo(resume_hint(report, job.journal), err=True)
+        return EXIT_INTERRUPTED
+    return bulk_exit_code(report, job.verbose)
+
+
+def print_plan(report: BulkReport[Any], fmt: str) -> None:
     if fmt in ("json", "jsonl", "csv"):
         output.write_rows((output.plan_row(call) for call in report.plan), fmt, sys.stdout)
         return
@@ -143,21 +252,22 @@ def _print_plan(report: BulkReport[Decision], fmt: str) -> None:
         click.echo(f"{call.method} {call.path}  ({call.items} {noun})")
 
 
-def _print_failures(report: BulkReport[Decision], limit: int = 20) -> None:
+def print_failures(report: BulkReport[Any], who: Callable[[Any], str], limit: int = 20) -> None:
     """Failed users grouped by error, so that one cause is printed once."""
     groups: dict[str, list[str]] = {}
     for item in report.failures():
-        d = item.decision
-        groups.setdefault(str(item.error or item.detail), []).append(f"{d.user} on {d.repo_id}")
-    for shown, (error, who) in enumerate(groups.items()):
+        groups.setdefault(str(item.error or item.detail), []).append(who(item.decision))
+    for shown, (error, names) in enumerate(groups.items()):
         if shown == limit:
             click.echo(f"  ... and {len(groups) - limit} more errors (see --format json)", err=True)
             break
-        names = ", ".join(who[:3]) + (f" and {len(who) - 3:,} more" if len(who) > 3 else "")
-        click.echo(f"  failed: {names}: {error}", err=True)
+        listed = ", ".join(names[:3]) + (f" and {len(names) - 3:,} more" if len(names) > 3 else "")
+        click.echo(f"  failed: {listed}: {error}", err=True)
 
 
-def _exit_code(report: BulkReport[Decision], verbose: int) -> int:
+def bulk_exit_code(report: BulkReport[Any], verbose: int) -> int:
+    """2 (and the error line) when an auth, config or input error stopped the run; 1 when
+    an item failed or was not attempted; else 0."""
     fatal = next(
         (i.error for i in report.items if isinstance(i.error, USAGE_ERRORS)),
         None,
@@ -170,7 +280,7 @@ def _exit_code(report: BulkReport[Decision], verbose: int) -> int:
     return EXIT_OK
 
 
-def _resume_hint(report: BulkReport[Decision], journal: str | None) -> str:
+def resume_hint(report: BulkReport[Any], journal: str | None) -> str:
     finished = sum(1 for i in report.items if i.outcome is not Outcome.NOT_ATTEMPTED)
     text = f"interrupted: {finished:,} of {len(report.items):,} decisions finished."
     if journal:
@@ -179,6 +289,26 @@ def _resume_hint(report: BulkReport[Decision], journal: str | None) -> str:
         f"{text} Running the same command again is safe (users already in the wanted state "
         "count as unchanged); add --journal PATH to skip finished users."
     )
+
+
+# -- the Hub's commands -----------------------------------------------------------------------
+
+
+def _gather(
+    action: Action,
+    args: Sequence[str],
+    repo_opts: Sequence[str],
+    repos_file: str | None,
+    from_file: str | None,
+    reason: str | None,
+) -> _Plan:
+    repos, rest = split_targets(args, repo_opts, repos_file, is_target=lambda arg: "/" in arg)
+    users = gather_users(rest, from_file, after="REPO")
+    return _Plan(action, tuple(repos), tuple(users), reason)
+
+
+def _hub_who(decision: Decision) -> str:
+    return f"{decision.user} on {decision.repo_id}"
 
 
 async def _execute(
@@ -194,47 +324,31 @@ async def _execute(
     fmt: str,
 ) -> int:
     decisions = plan.decisions(RepoType.parse(settings.repo_type))
-    console = output.err_console()
+    job = BulkJob(
+        label=plan.action.value,
+        what=describe_change(_VERB[plan.action], len(plan.users), plan.repos, "repo"),
+        total=len(decisions),
+        row=output.outcome_row,
+        who=_hub_who,
+        journal=journal,
+        dry_run=dry_run,
+        assume_yes=assume_yes,
+        fmt=fmt,
+        verbose=settings.verbose,
+    )
     async with settings.session() as session:
-        bar = output.BulkBar(console, plan.action.value, len(decisions))
-        run_: BulkRun = session.start_bulk(
-            decisions,
-            concurrency=concurrency,
-            use_batch=use_batch,
-            precheck=precheck,
-            on_progress=bar.update,
-            journal=journal,
-            dry_run=dry_run,
+        return await drive_bulk(
+            job,
+            lambda on_progress: session.start_bulk(
+                decisions,
+                concurrency=concurrency,
+                use_batch=use_batch,
+                precheck=precheck,
+                on_progress=on_progress,
+                journal=journal,
+                dry_run=dry_run,
+            ),
         )
-        if not dry_run:
-            refused = _confirm(plan, len(decisions), assume_yes)
-            if refused is not None:
-                return refused
-        interrupted = False
-        showing: AbstractContextManager[object] = nullcontext() if dry_run else bar
-        with showing:
-            try:
-                report = await run_
-            except asyncio.CancelledError:
-                interrupted = True
-                report = run_.report()
-    if dry_run:
-        _print_plan(report, fmt)
-        calls = len(report.plan)
-        click.echo(
-            f"dry run: {len(decisions):,} decisions would take {calls:,} calls; nothing was sent",
-            err=True,
-        )
-        return EXIT_OK
-    if fmt != "text":
-        output.write_rows((output.outcome_row(i) for i in report.items), fmt, sys.stdout)
-    click.echo(f"{plan.action.value}: {output.summary_line(report)}", err=True)
-    if not any(isinstance(i.error, USAGE_ERRORS) for i in report.items):
-        _print_failures(report)
-    if interrupted:
-        click.echo(_resume_hint(report, journal), err=True)
-        return EXIT_INTERRUPTED
-    return _exit_code(report, settings.verbose)
 
 
 def _make(action: Action) -> click.Command:

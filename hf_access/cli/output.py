@@ -33,6 +33,7 @@ __all__ = [
     "out_console",
     "outcome_row",
     "plan_row",
+    "print_table",
     "report_row",
     "request_row",
     "summary_line",
@@ -161,30 +162,46 @@ def _cells(request: AccessRequest) -> tuple[str, ...]:
 
 def requests_table(requests: Sequence[AccessRequest], *, title: str | None = None) -> Table:
     """A table of access requests for people (the ``table`` format)."""
+    return _rich_table(_COLUMNS, [_cells(r) for r in requests], title=title)
+
+
+def _rich_table(
+    columns: Sequence[str], rows: Iterable[Sequence[str]], *, title: str | None = None
+) -> Table:
     table = Table(title=title, title_justify="left", header_style="bold", expand=False)
-    for column in _COLUMNS:
+    for column in columns:
         table.add_column(column, overflow="fold")
-    for request in requests:
-        table.add_row(*_cells(request))
+    for row in rows:
+        table.add_row(*row)
     return table
+
+
+def print_table(
+    console: Console,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    title: str | None = None,
+) -> None:
+    """The ``table`` format of any listing: a rich table, or aligned plain text for long ones."""
+    if len(rows) <= RICH_TABLE_ROWS:
+        console.print(_rich_table(columns, rows, title=title))
+        return
+    widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(columns)]
+    stream = console.file
+    if title:
+        stream.write(title + "\n")
+    for row in (columns, tuple("-" * w for w in widths), *rows):
+        stream.write(
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() + "\n"
+        )
 
 
 def print_requests(
     console: Console, requests: Sequence[AccessRequest], *, title: str | None = None
 ) -> None:
-    """The ``table`` format: a rich table, or aligned plain text for long lists."""
-    if len(requests) <= RICH_TABLE_ROWS:
-        console.print(requests_table(requests, title=title))
-        return
-    rows = [_cells(r) for r in requests]
-    widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(_COLUMNS)]
-    stream = console.file
-    if title:
-        stream.write(title + "\n")
-    for row in (_COLUMNS, tuple("-" * w for w in widths), *rows):
-        stream.write(
-            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() + "\n"
-        )
+    """The ``table`` format of Hub requests (see :func:`print_table`)."""
+    print_table(console, _COLUMNS, [_cells(r) for r in requests], title=title)
 
 
 # -- summaries --------------------------------------------------------------------------------

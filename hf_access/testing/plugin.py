@@ -18,9 +18,22 @@ Registered through the ``pytest11`` entry point, so installing hf-access is enou
   ``clock=ManualClock()`` and call ``clock.advance(seconds)`` instead of sleeping.
 * ``fake_hub_thread`` (sync): like ``fake_hub`` but served from a background thread, for
   synchronous code such as ``huggingface_hub.HfApi``.
+* ``fake_gitlab`` (async, function scope): a started, empty
+  :class:`~hf_access.testing.gitlab.FakeGitLab` whose ``token`` is the owner ``root``'s::
 
-The async fixtures need pytest-asyncio. Without it, ``fake_hub`` and ``fake_hub_factory``
-fall back to the thread-served hub (the factory then returns hubs synchronously).
+      async def test_approve(fake_gitlab):
+          fake_gitlab.add_project("acme/app")
+          fake_gitlab.seed_requests("acme/app", 2)  # user-000000, user-000001
+          async with GitLabSession(url=fake_gitlab.url, token=fake_gitlab.token) as gl:
+              await gl.approve("acme/app", "user-000000")
+          assert fake_gitlab.state("acme/app").members == {"user-000000": 30}
+
+* ``fake_gitlab_thread`` (sync): like ``fake_gitlab`` but served from a background thread,
+  for synchronous code such as python-gitlab or the ``hf-access gitlab`` command.
+
+The async fixtures need pytest-asyncio. Without it, ``fake_hub``, ``fake_hub_factory`` and
+``fake_gitlab`` fall back to the thread-served servers (the factory then returns hubs
+synchronously).
 """
 
 from __future__ import annotations
@@ -31,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from hf_access.testing import FakeHub
+    from hf_access.testing import FakeHub, gitlab
 
 GATED_REPO = "owner/gated-model"
 """The repository every ``fake_hub`` fixture starts with (gated ``"manual"``)."""
@@ -49,6 +62,19 @@ def fake_hub_thread() -> Iterator[FakeHub]:
     with _new_hub() as hub:
         hub.add_repo(GATED_REPO)
         yield hub
+
+
+def _new_gitlab() -> gitlab.FakeGitLab:
+    from hf_access.testing import gitlab  # imported late, as the hub is
+
+    return gitlab.FakeGitLab()
+
+
+@pytest.fixture
+def fake_gitlab_thread() -> Iterator[gitlab.FakeGitLab]:
+    """A started, empty :class:`FakeGitLab` served from a background thread."""
+    with _new_gitlab() as server:
+        yield server
 
 
 try:
@@ -76,6 +102,12 @@ except ImportError:  # pragma: no cover - pytest-asyncio is part of the test ext
         for hub in hubs:
             hub.stop_thread()
 
+    @pytest.fixture(name="fake_gitlab")
+    def _fake_gitlab_threaded() -> Iterator[gitlab.FakeGitLab]:
+        """A started, empty :class:`FakeGitLab` (served from a thread)."""
+        with _new_gitlab() as server:
+            yield server
+
 else:
 
     @pytest_asyncio.fixture(name="fake_hub")
@@ -98,3 +130,9 @@ else:
         yield make
         for hub in hubs:
             await hub.stop()
+
+    @pytest_asyncio.fixture(name="fake_gitlab")
+    async def _fake_gitlab() -> AsyncIterator[gitlab.FakeGitLab]:
+        """A started, empty :class:`FakeGitLab`, served by the test's event loop."""
+        async with _new_gitlab() as server:
+            yield server
