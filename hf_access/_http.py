@@ -206,6 +206,9 @@ class Transport:
         self._closed = False
         self.calls = 0
         self._origin = _wire.origin_of(self.base_url)
+        self._plain_headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
+        self._auth_headers: dict[str, str] | None = None
+        self._client_timeout = timeout.to_aiohttp()
 
     @property
     def has_token(self) -> bool:
@@ -230,7 +233,7 @@ class Transport:
             connector = aiohttp.TCPConnector(limit=self.connection_limit, limit_per_host=0)
             self._own = aiohttp.ClientSession(
                 connector=connector,
-                timeout=self.timeout.to_aiohttp(),
+                timeout=self._client_timeout,
                 headers={"User-Agent": self.user_agent},
                 raise_for_status=False,
             )
@@ -247,8 +250,9 @@ class Transport:
 
     def resolve(self, path_or_url: str) -> str:
         """An absolute URL on this origin; links to another origin raise UnsafeLinkError."""
-        absolute = "://" in path_or_url
-        url = path_or_url if absolute else f"{self.base_url}/{path_or_url.lstrip('/')}"
+        if "://" not in path_or_url:  # a path on the endpoint: nothing to check
+            return f"{self.base_url}/{path_or_url.lstrip('/')}"
+        url = path_or_url
         if _wire.origin_of(url) != self._origin:
             raise UnsafeLinkError(
                 f"refusing to follow a link to another origin ({_wire.origin_of(url)[1]}): "
@@ -257,9 +261,11 @@ class Transport:
         return url
 
     def _headers(self, auth: bool) -> dict[str, str]:
-        headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
         if not auth:
-            return headers
+            return self._plain_headers
+        if self._auth_headers is not None:
+            return self._auth_headers
+        headers = dict(self._plain_headers)
         if self._token is None:
             raise ConfigurationError(f"this call needs a token: {self._token_hint}")
         if _wire.is_insecure(self.base_url) and not self.allow_insecure_http:
@@ -269,6 +275,7 @@ class Transport:
             )
         name, value = self._auth_header(self._token.get())
         headers[name] = value
+        self._auth_headers = headers  # checked once: endpoint and token do not change
         return headers
 
     async def request(
@@ -386,7 +393,7 @@ class Transport:
                 json=json_body,
                 headers=headers,
                 allow_redirects=False,
-                timeout=self.timeout.to_aiohttp(),
+                timeout=self._client_timeout,
             ) as resp:
                 body = await resp.read()
                 return resp.status, resp.headers, body

@@ -6,6 +6,7 @@ Nothing here does I/O or needs an event loop, so all of it is tested with plain 
 from __future__ import annotations
 
 import email.utils
+import functools
 import ipaddress
 import json
 import re
@@ -184,6 +185,7 @@ def repo_api_path(repo_type: RepoType, repo_id: str, *parts: str) -> str:
     return f"/api/{repo_type.plural}/{encoded}{tail}"
 
 
+@functools.lru_cache(maxsize=1024)
 def requests_path(repo_type: RepoType, repo_id: str, action: str) -> str:
     """``/api/{type}s/{repo}/user-access-request/{action}``."""
     return repo_api_path(repo_type, repo_id, "user-access-request", action)
@@ -295,6 +297,19 @@ def _pick_bucket(items: list[dict[str, str]], bucket: str) -> dict[str, str] | N
     return items[0] if items else None
 
 
+@functools.lru_cache(maxsize=256)
+def _bucket_numbers(value: str, bucket: str, first: str, second: str) -> tuple[float | None, ...]:
+    """Two parameters of ``bucket``'s item in a structured-field header, as numbers.
+
+    Cached: a server sends the same ``RateLimit-Policy`` on every answer, and the
+    ``RateLimit`` values repeat often enough under load to be worth keeping.
+    """
+    item = _pick_bucket(_sf_items(value), bucket)
+    if item is None:
+        return (None, None)
+    return (_num(item.get(first)), _num(item.get(second)))
+
+
 def _num(value: str | None) -> float | None:
     if value is None:
         return None
@@ -316,16 +331,10 @@ def parse_ratelimit(headers: Mapping[str, str], *, bucket: str = "api") -> RateL
     window: float | None = None
     rl = headers.get("RateLimit")
     if rl:
-        item = _pick_bucket(_sf_items(rl), bucket)
-        if item:
-            remaining = _num(item.get("r"))
-            reset_after = _num(item.get("t"))
+        remaining, reset_after = _bucket_numbers(rl, bucket, "r", "t")
     policy = headers.get("RateLimit-Policy")
     if policy:
-        item = _pick_bucket(_sf_items(policy), bucket)
-        if item:
-            quota = _num(item.get("q"))
-            window = _num(item.get("w"))
+        quota, window = _bucket_numbers(policy, bucket, "q", "w")
     if remaining is None:
         remaining = _num(headers.get("RateLimit-Remaining"))
     if reset_after is None:
