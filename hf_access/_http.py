@@ -239,6 +239,10 @@ class Transport:
             )
         return self._own
 
+    def open(self) -> None:
+        """Create the pool now (it is otherwise created by the first call)."""
+        self._client()
+
     async def aclose(self) -> None:
         """Close the pool if this transport created it; a borrowed one is left open."""
         self._closed = True
@@ -320,9 +324,9 @@ class Transport:
                 raise
             info = self._rate_parser(resp_headers)
             self.limiter.release(info)
-            log.debug(
-                "%s %s -> %d in %.1f ms", method, url, status, (time.perf_counter() - started) * 1e3
-            )
+            if log.isEnabledFor(logging.DEBUG):
+                elapsed_ms = (time.perf_counter() - started) * 1e3
+                log.debug("%s %s -> %d in %.1f ms", method, url, status, elapsed_ms)
             if 200 <= status < 300:
                 return Response(status, resp_headers, body, url)
             if status in (301, 302, 303, 307, 308) and "Location" in resp_headers and redirects < 5:

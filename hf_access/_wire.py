@@ -126,6 +126,19 @@ def target_of(user: UserRef, *, allow_request_id: bool = True) -> Target:
     raise ValueError(f"user must be a user name or an AccessRequest, not {type(user).__name__}")
 
 
+def user_key(user: UserRef) -> str:
+    """How a decision names a user: the user name, else ``request:<id>`` / ``user-id:<id>``."""
+    if isinstance(user, AccessRequest):
+        if user.username:
+            return user.username
+        if user.request_id:
+            return f"request:{user.request_id}"
+        if user.user_id:
+            return f"user-id:{user.user_id}"
+        raise ValueError("this access request has no user name, request id or user id")
+    return user
+
+
 def reason_key(status: RequestStatus) -> str | None:
     """The body key that carries a reason for ``status`` (None when it takes none)."""
     if status is RequestStatus.REJECTED:

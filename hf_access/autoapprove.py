@@ -47,9 +47,10 @@ from typing import TYPE_CHECKING, Any, TextIO
 import attrs
 
 from ._convert import format_hub_time
-from ._wire import MAX_BATCH
-from .errors import HfAccessError, NotFoundError, RequestNotFoundError, UserNotFoundError
-from .models import AccessRequest, RepoType, RequestStatus
+from ._wire import user_key
+from .bulk_models import Action, Decision
+from .errors import HfAccessError, RequestNotFoundError, UserNotFoundError
+from .models import RepoType
 from .policy import Policy, PolicyDecision, Verdict
 from .watch import FATAL, Watcher, WatchEvent, WatchState
 
@@ -59,10 +60,10 @@ if TYPE_CHECKING:
 __all__ = ["AuditRecord", "AutoApprover", "PassReport", "run_watch_command"]
 
 _CODES = {RequestNotFoundError: "request_not_found", UserNotFoundError: "user_not_found"}
-_TARGET = {
-    PolicyDecision.ACCEPT: RequestStatus.ACCEPTED,
-    PolicyDecision.REJECT: RequestStatus.REJECTED,
-    PolicyDecision.RESET: RequestStatus.RESET,
+_ACTION = {
+    PolicyDecision.ACCEPT: Action.ACCEPT,
+    PolicyDecision.REJECT: Action.REJECT,
+    PolicyDecision.RESET: Action.RESET,
 }
 
 
@@ -188,6 +189,7 @@ class AutoApprover:
         self.audit_log = Path(audit_log) if audit_log else None
         self.recheck_held, self.on_record, self._now = recheck_held, on_record, now
         self._limit = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
         state = WatchState.load(state_file) if state_file else None
         self.watcher = Watcher(
             hub,
@@ -242,65 +244,52 @@ class AutoApprover:
         verdicts: Sequence[Verdict],
         done: dict[int, tuple[AuditRecord, bool]],
     ) -> None:
+        """Send the verdicts through the session's bulk engine (batches of 100 per repo,
+        action and reason; one call per user where the Hub has no batch route)."""
+
         def note(i: int, outcome: str, error: str | None = None, keep: bool = False) -> None:
             done[i] = (self._record(events[i], verdicts[i], outcome, error), keep)
 
-        groups: dict[tuple[RepoType, str, PolicyDecision, str | None], list[int]] = {}
+        sent: list[int] = []
+        decisions: list[Decision] = []
         for i, (event, verdict) in enumerate(zip(events, verdicts, strict=True)):
             if verdict.decision is PolicyDecision.HOLD:
                 note(i, "held", keep=self.recheck_held)
+            elif self.dry_run:
+                note(i, "dry_run")
             else:
-                key = (event.repo_type, event.repo_id, verdict.decision, verdict.reason)
-                groups.setdefault(key, []).append(i)
-        for (rtype, repo_id, decision, reason), members in groups.items():
-            for start in range(0, len(members), MAX_BATCH):
-                chunk = members[start : start + MAX_BATCH]
-                if self.dry_run:
-                    for i in chunk:
-                        note(i, "dry_run")
-                    continue
-                requests = [events[i].request for i in chunk]
-                try:
-                    errors = await self._send(rtype, repo_id, _TARGET[decision], reason, requests)
-                except asyncio.CancelledError:  # applied or not: look at it again next time
-                    for i in chunk:
-                        note(i, "error", "cancelled while sending: outcome unknown", keep=True)
-                    raise
-                except FATAL:
-                    raise
-                except HfAccessError as exc:  # the call failed: decide again on a later pass
-                    for i in chunk:
-                        note(i, "error", str(exc), keep=True)
-                    continue
-                for i, error in zip(chunk, errors, strict=True):
-                    note(i, "ok" if error is None else "error", error)
-
-    async def _send(
-        self,
-        rtype: RepoType,
-        repo_id: str,
-        status: RequestStatus,
-        reason: str | None,
-        requests: Sequence[AccessRequest],
-    ) -> list[str | None]:
-        """One batch call; per item ``None`` (done) or the Hub's error code."""
+                sent.append(i)
+                action = _ACTION[verdict.decision]
+                user = user_key(event.request)
+                decisions.append(
+                    Decision(event.repo_id, user, action, verdict.reason, event.repo_type)
+                )
+        if not decisions:
+            return
+        run = self.hub.start_bulk(decisions, concurrency=self._concurrency)
         try:
-            results = await self.hub.batch(
-                repo_id, status, requests, repo_type=rtype, reason=reason
-            )
-        except NotFoundError as exc:
-            if type(exc) is not NotFoundError:
-                raise
-            # A Hub without the batch route answers 404 [open]: one handle call per request.
-            errors: list[str | None] = []
-            for request in requests:
-                try:
-                    await self.hub.handle(repo_id, request, status, repo_type=rtype, reason=reason)
-                    errors.append(None)
-                except (RequestNotFoundError, UserNotFoundError) as item:
-                    errors.append(_CODES[type(item)])
-            return errors
-        return [None if r.ok else (r.error or "failed") for r in results]
+            report = await run
+        except asyncio.CancelledError:  # applied or not: look at the unsettled ones next time
+            for i, item in zip(sent, run.report().items, strict=True):
+                if item.ok:
+                    note(i, "ok")
+                else:
+                    note(i, "error", "cancelled while sending: outcome unknown", keep=True)
+            raise
+        fatal: HfAccessError | None = None
+        for i, item in zip(sent, report.items, strict=True):
+            error = item.error
+            if item.ok:
+                note(i, "ok")
+            elif isinstance(error, RequestNotFoundError | UserNotFoundError):
+                note(i, "error", error.error_code or _CODES[type(error)])  # final: e.g. withdrawn
+            elif isinstance(error, FATAL):
+                fatal = fatal or error
+                note(i, "error", str(error), keep=True)
+            else:  # the call failed, or was not attempted: decide again on a later pass
+                note(i, "error", str(error) if error else item.detail, keep=True)
+        if fatal is not None:
+            raise fatal
 
     def _record(
         self, event: WatchEvent, verdict: Verdict, outcome: str, error: str | None = None

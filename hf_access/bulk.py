@@ -33,7 +33,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import attrs
 
@@ -53,10 +53,21 @@ from .models import RepoType
 if TYPE_CHECKING:
     from .session import AccessSession
 
-__all__ = ["BulkRun", "DecisionLike", "OnProgress", "normalize_decisions"]
+__all__ = ["BulkOptions", "BulkRun", "DecisionLike", "OnProgress", "normalize_decisions"]
 
 DecisionLike = Decision | tuple[Any, ...]
 OnProgress = Callable[[BulkProgress[Decision]], None]
+
+
+class BulkOptions(TypedDict, total=False):
+    """The options of every bulk method (see :meth:`AccessSession.start_bulk`)."""
+
+    concurrency: int
+    use_batch: bool
+    precheck: bool
+    on_progress: OnProgress | None
+    journal: str | os.PathLike[str] | None
+    dry_run: bool
 
 
 def normalize_decisions(decisions: Iterable[DecisionLike]) -> list[Decision]:

@@ -17,17 +17,17 @@ import time
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 import aiohttp
 
 from . import _config, _wire
 from ._convert import decode_gating, decode_report, decode_requests, format_hub_time
-from ._http import Response, RetryPolicy, Timeout, Transport
+from ._http import RetryPolicy, Timeout, Transport
+from ._session_base import SessionBase, make_limiter
 from ._wire import UserRef
-from .bulk import BulkRun, DecisionLike, OnProgress
+from .bulk import BulkOptions, BulkRun, DecisionLike, OnProgress
 from .bulk_models import Action, BulkReport, Decision
 from .errors import DecodeError, HfAccessWarning
 from .models import (
@@ -43,6 +43,9 @@ from .ratelimit import Quota, RateLimiter
 from .watch import Watcher
 from .watch import watch as _watch
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 __all__ = ["AccessSession"]
 
 RepoTypeArg = RepoType | str | None
@@ -52,7 +55,7 @@ def _bearer(token: str) -> tuple[str, str]:
     return ("Authorization", f"Bearer {token}")
 
 
-class AccessSession:
+class AccessSession(SessionBase):
     """One connection pool, one rate limiter and one retry loop for every call to the Hub.
 
     Use it as an async context manager::
@@ -93,10 +96,7 @@ class AccessSession:
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
-        if limiter is None:
-            limiter = RateLimiter(quota, clock=clock, sleep=sleep)
-        elif quota is not None:
-            raise ValueError("give either quota or limiter, not both")
+        limiter = make_limiter(quota, limiter, clock=clock, sleep=sleep)
         self._transport = Transport(
             base_url=_config.resolve_endpoint(endpoint),
             token=_config.resolve_token(token),
@@ -117,59 +117,9 @@ class AccessSession:
         # (an older Hub): later runs of this session go straight to one handle call per user.
         self._batch_unsupported = False
 
-    def __repr__(self) -> str:
-        token = "set" if self._transport.has_token else "none"
-        state = "closed" if self._transport.closed else "open"
-        return f"<AccessSession endpoint={self.endpoint!r} token={token} {state}>"
-
-    # -- lifecycle ----------------------------------------------------------------------------
-
-    async def __aenter__(self) -> AccessSession:
-        self._transport._client()  # opens the pool now; raises if already closed
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the connection pool this session created (a borrowed one stays open)."""
-        await self._transport.aclose()
-
     @property
     def endpoint(self) -> str:
         return self._transport.base_url
-
-    @property
-    def limiter(self) -> RateLimiter:
-        """The rate limiter shared by every task of this session."""
-        return self._transport.limiter
-
-    @property
-    def calls(self) -> int:
-        """HTTP requests sent so far (retries included)."""
-        return self._transport.calls
-
-    @property
-    def closed(self) -> bool:
-        return self._transport.closed
-
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        json_body: Any = None,
-        auth: bool = True,
-    ) -> Response:
-        return await self._transport.request(
-            method, path, params=params, json_body=json_body, auth=auth
-        )
 
     # -- lists --------------------------------------------------------------------------------
 
@@ -458,12 +408,14 @@ class AccessSession:
         """A :class:`~hf_access.bulk.BulkRun` over mixed decisions, not started yet.
 
         Await it for the report; keep it to read ``run.report()`` after a cancellation.
-        Every decision is checked now (ValueError), before anything is sent.
+        Every decision is checked now (ValueError), before anything is sent. These options are
+        those of every ``*_many`` method too.
 
         Args:
             decisions: :class:`~hf_access.Decision` records or ``(repo_id, user, action[, reason])``.
             concurrency: calls in flight at once (all of them through the shared limiter).
-            use_batch: send accept/reject/cancel/reset through the batch route, 100 per call.
+            use_batch: send accept/reject/cancel/reset through the batch route, 100 per call
+                (grant has no batch route).
             precheck: read each repo's target list first, so that users already there are
                 reported ``unchanged`` and not sent (costs one call per 1,000 entries of that list).
             on_progress: called with a :class:`~hf_access.BulkProgress` after every item.
@@ -483,48 +435,39 @@ class AccessSession:
         )
 
     async def decide_many(
-        self,
-        decisions: Iterable[DecisionLike],
-        *,
-        concurrency: int = 16,
-        use_batch: bool = True,
-        precheck: bool = False,
-        on_progress: OnProgress | None = None,
-        journal: str | os.PathLike[str] | None = None,
-        dry_run: bool = False,
+        self, decisions: Iterable[DecisionLike], **options: Unpack[BulkOptions]
     ) -> BulkReport[Decision]:
-        """Run mixed decisions across many repos; one outcome per decision, in input order::
+        """Run mixed decisions across many repos; one outcome per decision, in input order.
 
-        report = await hub.decide_many([
-            Decision("org/model-a", "alice", "accept"),
-            Decision("org/model-b", "mallory", "reject", reason="sanctioned country"),
-        ])
+        ::
+
+            report = await hub.decide_many([
+                Decision("org/model-a", "alice", "accept"),
+                Decision("org/model-b", "mallory", "reject", reason="sanctioned country"),
+            ])
+
+        ``options`` are those of :meth:`start_bulk`.
         """
-        run = self.start_bulk(
-            decisions,
-            concurrency=concurrency,
-            use_batch=use_batch,
-            precheck=precheck,
-            on_progress=on_progress,
-            journal=journal,
-            dry_run=dry_run,
-        )
-        return await run
+        return await self.start_bulk(decisions, **options)
 
-    def _decisions(
+    async def _many(
         self,
         action: Action,
         repo_ids: str | Sequence[str],
         users: Iterable[UserRef],
         reason: str | None,
         repo_type: RepoTypeArg,
-    ) -> list[Decision]:
+        options: BulkOptions,
+    ) -> BulkReport[Decision]:
         repos = [repo_ids] if isinstance(repo_ids, str) else list(repo_ids)
         if not repos:
             raise ValueError("no repo given")
         rtype = RepoType.parse(repo_type)
-        names = [_user_key(u) for u in users]
-        return [Decision(repo, name, action, reason, rtype) for repo in repos for name in names]
+        names = [_wire.user_key(u) for u in users]
+        decisions = [
+            Decision(repo, name, action, reason, rtype) for repo in repos for name in names
+        ]
+        return await self.decide_many(decisions, **options)
 
     async def accept_many(
         self,
@@ -532,28 +475,17 @@ class AccessSession:
         users: Iterable[UserRef],
         *,
         repo_type: RepoTypeArg = None,
-        concurrency: int = 16,
-        use_batch: bool = True,
-        precheck: bool = False,
-        on_progress: OnProgress | None = None,
-        journal: str | os.PathLike[str] | None = None,
-        dry_run: bool = False,
+        **options: Unpack[BulkOptions],
     ) -> BulkReport[Decision]:
-        """Accept many users on one or many repos (batch route, 100 per call)::
+        """Accept many users on one repo or each of many (batch route, 100 per call)::
 
-        report = await hub.accept_many("org/model", ["alice", "bob"])
-        assert report.ok, report.failures()
+            report = await hub.accept_many("org/model", ["alice", "bob"], journal="run.jsonl")
+            assert report.ok, report.failures()
+
+        ``options`` are those of :meth:`start_bulk` (``concurrency``, ``use_batch``,
+        ``precheck``, ``on_progress``, ``journal``, ``dry_run``).
         """
-        decisions = self._decisions(Action.ACCEPT, repo_ids, users, None, repo_type)
-        return await self.decide_many(
-            decisions,
-            concurrency=concurrency,
-            use_batch=use_batch,
-            precheck=precheck,
-            on_progress=on_progress,
-            journal=journal,
-            dry_run=dry_run,
-        )
+        return await self._many(Action.ACCEPT, repo_ids, users, None, repo_type, options)
 
     async def reject_many(
         self,
@@ -562,24 +494,10 @@ class AccessSession:
         *,
         reason: str | None = None,
         repo_type: RepoTypeArg = None,
-        concurrency: int = 16,
-        use_batch: bool = True,
-        precheck: bool = False,
-        on_progress: OnProgress | None = None,
-        journal: str | os.PathLike[str] | None = None,
-        dry_run: bool = False,
+        **options: Unpack[BulkOptions],
     ) -> BulkReport[Decision]:
         """Reject (or revoke) many users; ``reason`` (<= 200 characters) goes to every one."""
-        decisions = self._decisions(Action.REJECT, repo_ids, users, reason, repo_type)
-        return await self.decide_many(
-            decisions,
-            concurrency=concurrency,
-            use_batch=use_batch,
-            precheck=precheck,
-            on_progress=on_progress,
-            journal=journal,
-            dry_run=dry_run,
-        )
+        return await self._many(Action.REJECT, repo_ids, users, reason, repo_type, options)
 
     async def cancel_many(
         self,
@@ -587,24 +505,10 @@ class AccessSession:
         users: Iterable[UserRef],
         *,
         repo_type: RepoTypeArg = None,
-        concurrency: int = 16,
-        use_batch: bool = True,
-        precheck: bool = False,
-        on_progress: OnProgress | None = None,
-        journal: str | os.PathLike[str] | None = None,
-        dry_run: bool = False,
+        **options: Unpack[BulkOptions],
     ) -> BulkReport[Decision]:
         """Move many users back to pending (accepted users lose access)."""
-        decisions = self._decisions(Action.CANCEL, repo_ids, users, None, repo_type)
-        return await self.decide_many(
-            decisions,
-            concurrency=concurrency,
-            use_batch=use_batch,
-            precheck=precheck,
-            on_progress=on_progress,
-            journal=journal,
-            dry_run=dry_run,
-        )
+        return await self._many(Action.CANCEL, repo_ids, users, None, repo_type, options)
 
     async def reset_many(
         self,
@@ -613,24 +517,10 @@ class AccessSession:
         *,
         reason: str | None = None,
         repo_type: RepoTypeArg = None,
-        concurrency: int = 16,
-        use_batch: bool = True,
-        precheck: bool = False,
-        on_progress: OnProgress | None = None,
-        journal: str | os.PathLike[str] | None = None,
-        dry_run: bool = False,
+        **options: Unpack[BulkOptions],
     ) -> BulkReport[Decision]:
         """Reset many users: they lose access and must ask again (e-mailed ``reason``)."""
-        decisions = self._decisions(Action.RESET, repo_ids, users, reason, repo_type)
-        return await self.decide_many(
-            decisions,
-            concurrency=concurrency,
-            use_batch=use_batch,
-            precheck=precheck,
-            on_progress=on_progress,
-            journal=journal,
-            dry_run=dry_run,
-        )
+        return await self._many(Action.RESET, repo_ids, users, reason, repo_type, options)
 
     async def grant_many(
         self,
@@ -638,38 +528,13 @@ class AccessSession:
         users: Iterable[UserRef],
         *,
         repo_type: RepoTypeArg = None,
-        concurrency: int = 16,
-        precheck: bool = False,
-        on_progress: OnProgress | None = None,
-        journal: str | os.PathLike[str] | None = None,
-        dry_run: bool = False,
+        **options: Unpack[BulkOptions],
     ) -> BulkReport[Decision]:
-        """Grant access to many users on one or many repos (one call per user, concurrently).
+        """Grant access to many users on one repo or each of many (one call per user).
 
         A user who already has access is ``unchanged``.
         """
-        decisions = self._decisions(Action.GRANT, repo_ids, users, None, repo_type)
-        return await self.decide_many(
-            decisions,
-            concurrency=concurrency,
-            precheck=precheck,
-            on_progress=on_progress,
-            journal=journal,
-            dry_run=dry_run,
-        )
-
-
-def _user_key(user: UserRef) -> str:
-    """A user name, or ``request:<id>`` / ``user-id:<id>`` for records without a name."""
-    if isinstance(user, AccessRequest):
-        if user.username:
-            return user.username
-        if user.request_id:
-            return f"request:{user.request_id}"
-        if user.user_id:
-            return f"user-id:{user.user_id}"
-        raise ValueError("this access request has no user name, request id or user id")
-    return user
+        return await self._many(Action.GRANT, repo_ids, users, None, repo_type, options)
 
 
 def _batch_results(data: Any, targets: Sequence[_wire.Target]) -> list[BatchResult]:

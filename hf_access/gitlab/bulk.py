@@ -37,7 +37,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 import attrs
 
@@ -53,9 +53,20 @@ from .models import AccessLevel, GitLabAccessRequest, GitLabMember, GitLabUser, 
 if TYPE_CHECKING:
     from .session import GitLabSession
 
-__all__ = ["GitLabBulkRun", "ProgressCallback", "decisions_for"]
+__all__ = ["GitLabBulkOptions", "GitLabBulkRun", "ProgressCallback", "decisions_for"]
 
 ProgressCallback = Callable[[BulkProgress[GitLabDecision]], None]
+
+
+class GitLabBulkOptions(TypedDict, total=False):
+    """The options of every GitLab bulk method (see :meth:`GitLabSession.start_bulk`)."""
+
+    concurrency: int
+    on_progress: ProgressCallback | None
+    journal: str | os.PathLike[str] | None
+    dry_run: bool
+
+
 KindArg = TargetKind | str
 _SINGLE_USER = (str, int, GitLabAccessRequest, GitLabMember, GitLabUser)
 

@@ -16,13 +16,12 @@ import random
 import time
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING
 
 import aiohttp
 
-from hf_access._http import Response, RetryPolicy, Timeout, Transport
-
+from .._http import RetryPolicy, Timeout, Transport
+from .._session_base import SessionBase, make_limiter
 from .._wire import RateLimitInfo
 from ..errors import HfAccessWarning
 from ..ratelimit import Quota, RateLimiter
@@ -31,10 +30,13 @@ from ._convert import decode_member, decode_request, decode_requests
 from ._lookups import Lookups
 from ._names import NameCache
 from ._wire import Target, UserArg
-from .bulk import GitLabBulkRun, ProgressCallback, decisions_for
+from .bulk import GitLabBulkOptions, GitLabBulkRun, ProgressCallback, decisions_for
 from .bulk_models import GitLabBulkReport, GitLabDecision
 from .errors import gitlab_error
 from .models import AccessLevel, GitLabAccessRequest, GitLabMember, TargetKind
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["GitLabSession"]
 
@@ -45,7 +47,7 @@ def _private_token(token: str) -> tuple[str, str]:
     return ("PRIVATE-TOKEN", token)
 
 
-class GitLabSession(Lookups):
+class GitLabSession(SessionBase, Lookups):
     """One connection pool, rate limiter and retry loop for GitLab's access-request API.
 
     Built on the same transport as :class:`~hf_access.AccessSession` (same options, same
@@ -70,6 +72,8 @@ class GitLabSession(Lookups):
             session creates (injectable for tests; default: the system clocks).
     """
 
+    _url_name = "url"
+
     def __init__(
         self,
         url: str | None = None,
@@ -87,10 +91,7 @@ class GitLabSession(Lookups):
         rng: random.Random | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        if limiter is None:
-            limiter = RateLimiter(quota, clock=clock or time.monotonic, sleep=sleep)
-        elif quota is not None:
-            raise ValueError("give either quota or limiter, not both")
+        limiter = make_limiter(quota, limiter, clock=clock or time.monotonic, sleep=sleep)
         wall = clock or time.time
 
         def rate_parser(headers: Mapping[str, str]) -> RateLimitInfo:
@@ -115,56 +116,10 @@ class GitLabSession(Lookups):
         )
         self._names = NameCache()
 
-    def __repr__(self) -> str:
-        token = "set" if self._transport.has_token else "none"
-        state = "closed" if self._transport.closed else "open"
-        return f"<GitLabSession url={self.url!r} token={token} {state}>"
-
-    # -- lifecycle ----------------------------------------------------------------------------
-
-    async def __aenter__(self) -> GitLabSession:
-        self._transport._client()  # opens the pool now; raises if already closed
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the connection pool this session created (a borrowed one stays open)."""
-        await self._transport.aclose()
-
     @property
     def url(self) -> str:
         """The API root, ``https://<host>/api/v4``."""
         return self._transport.base_url
-
-    @property
-    def limiter(self) -> RateLimiter:
-        return self._transport.limiter
-
-    @property
-    def calls(self) -> int:
-        """HTTP requests answered so far (retries included)."""
-        return self._transport.calls
-
-    @property
-    def closed(self) -> bool:
-        return self._transport.closed
-
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        json_body: Any = None,
-    ) -> Response:
-        return await self._transport.request(method, path, params=params, json_body=json_body)
 
     # -- lists --------------------------------------------------------------------------------
 
@@ -301,22 +256,10 @@ class GitLabSession(Lookups):
         )
 
     async def decide_many(
-        self,
-        decisions: Iterable[GitLabDecision],
-        *,
-        concurrency: int = 8,
-        on_progress: ProgressCallback | None = None,
-        journal: str | os.PathLike[str] | None = None,
-        dry_run: bool = False,
+        self, decisions: Iterable[GitLabDecision], **options: Unpack[GitLabBulkOptions]
     ) -> GitLabBulkReport:
-        """Run mixed decisions (see :meth:`start_bulk`) and return the report."""
-        return await self.start_bulk(
-            decisions,
-            concurrency=concurrency,
-            on_progress=on_progress,
-            journal=journal,
-            dry_run=dry_run,
-        )
+        """Run mixed decisions and return the report (``options`` as for :meth:`start_bulk`)."""
+        return await self.start_bulk(decisions, **options)
 
     async def approve_many(
         self,
@@ -325,26 +268,18 @@ class GitLabSession(Lookups):
         *,
         access_level: AccessLevel | int | str = AccessLevel.DEVELOPER,
         kind: KindArg = TargetKind.PROJECT,
-        concurrency: int = 8,
-        on_progress: ProgressCallback | None = None,
-        journal: str | os.PathLike[str] | None = None,
-        dry_run: bool = False,
+        **options: Unpack[GitLabBulkOptions],
     ) -> GitLabBulkReport:
         """Approve every user on every target, one call per user::
 
             report = await gl.approve_many(["acme/app", "acme/lib"], ["alice", 42])
             assert report.ok, report.failures()
 
-        The outcome rules are in :mod:`hf_access.gitlab.bulk`.
+        ``options`` as for :meth:`start_bulk`; the outcome rules are in
+        :mod:`hf_access.gitlab.bulk`.
         """
         decisions = decisions_for(targets, users, "approve", kind=kind, access_level=access_level)
-        return await self.decide_many(
-            decisions,
-            concurrency=concurrency,
-            on_progress=on_progress,
-            journal=journal,
-            dry_run=dry_run,
-        )
+        return await self.decide_many(decisions, **options)
 
     async def deny_many(
         self,
@@ -352,17 +287,8 @@ class GitLabSession(Lookups):
         users: UserArg | Iterable[UserArg],
         *,
         kind: KindArg = TargetKind.PROJECT,
-        concurrency: int = 8,
-        on_progress: ProgressCallback | None = None,
-        journal: str | os.PathLike[str] | None = None,
-        dry_run: bool = False,
+        **options: Unpack[GitLabBulkOptions],
     ) -> GitLabBulkReport:
         """Deny every user's request on every target (rules in :mod:`hf_access.gitlab.bulk`)."""
         decisions = decisions_for(targets, users, "deny", kind=kind)
-        return await self.decide_many(
-            decisions,
-            concurrency=concurrency,
-            on_progress=on_progress,
-            journal=journal,
-            dry_run=dry_run,
-        )
+        return await self.decide_many(decisions, **options)
