@@ -38,19 +38,6 @@ class _WireRequest:
     created_at: datetime | None = None
 
 
-@attrs.define
-class _WireMember:
-    id: int
-    username: str
-    access_level: AccessLevel
-    name: str | None = None
-    state: str | None = None
-    avatar_url: str | None = None
-    web_url: str | None = None
-    created_at: datetime | None = None
-    expires_at: date | None = None
-
-
 def _strict(kind: type[Any], label: str) -> Any:
     def hook(value: Any, _: Any) -> Any:
         # bool is an int subclass: refuse it where an integer is expected.
@@ -138,32 +125,12 @@ def decode_request(data: Any) -> GitLabAccessRequest:
 def decode_member(data: Any) -> GitLabMember:
     """A member (approve's answer, ``GET .../members/:user_id``)."""
     _expect(data, dict, "member")
-    w: _WireMember = _decode(data, _WireMember, "member")
-    return GitLabMember(
-        id=w.id,
-        username=w.username,
-        access_level=w.access_level,
-        name=w.name,
-        state=w.state,
-        avatar_url=w.avatar_url,
-        web_url=w.web_url,
-        created_at=w.created_at,
-        expires_at=w.expires_at,
-    )
+    member: GitLabMember = _decode(data, GitLabMember, "member")  # the wire's own names
+    return member
 
 
 def decode_users(data: Any) -> list[GitLabUser]:
     """The answer of ``GET /users?username=`` (a JSON array)."""
     _expect(data, list, "user list")
-    wires: list[_WireRequest] = _decode(data, list[_WireRequest], "user list")
-    return [
-        GitLabUser(
-            id=w.id,
-            username=w.username,
-            name=w.name,
-            state=w.state,
-            avatar_url=w.avatar_url,
-            web_url=w.web_url,
-        )
-        for w in wires
-    ]
+    users: list[GitLabUser] = _decode(data, list[GitLabUser], "user list")
+    return users

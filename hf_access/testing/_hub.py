@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from types import TracebackType
 
 from aiohttp import web
 
@@ -15,13 +11,14 @@ from ._faults import Faults
 from ._limits import DEFAULT_WINDOW
 from ._records import Counters, FakeRepo, FakeUser, GatedMode, RequestRecord
 from ._server import FakeHubApp
+from ._serving import LocalServer
 from ._state import HubState
 
 OWNER = "owner"
 OWNER_TOKEN = "hf_fake_owner_token"  # a fixed, fake credential
 
 
-class FakeHub:
+class FakeHub(LocalServer):
     """A local, in-memory Hugging Face Hub serving the access-request API over HTTP.
 
     It binds ``127.0.0.1`` (``port=0``: a free port). Start it in the running event loop::
@@ -52,6 +49,8 @@ class FakeHub:
     Seeding and inspection methods are thread-safe: call them while the server runs.
     """
 
+    _name = "fake Hub"
+
     def __init__(
         self,
         *,
@@ -66,15 +65,10 @@ class FakeHub:
         self._state.traffic.batch_enabled = batch_enabled
         self._state.add_user(OWNER, fullname="Repo Owner")
         self._state.add_token(OWNER_TOKEN, user=OWNER, role="write", namespaces=None)
-        self._requested_port = port
-        self._port: int | None = None
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        super().__init__(port)
 
-    def __repr__(self) -> str:
-        where = self.url if self._port is not None else "stopped"
-        return f"<FakeHub {where}>"
+    def _build_app(self) -> web.Application:
+        return FakeHubApp(self._state).build()
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -82,120 +76,6 @@ class FakeHub:
     def token(self) -> str:
         """The owner's write token (``"hf_fake_owner_token"``)."""
         return OWNER_TOKEN
-
-    @property
-    def port(self) -> int:
-        """The bound port (only once started)."""
-        if self._port is None:
-            raise RuntimeError("the fake Hub is not started")
-        return self._port
-
-    @property
-    def url(self) -> str:
-        """The endpoint, e.g. ``http://127.0.0.1:54321`` (only once started)."""
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> FakeHub:
-        """Start serving in the running event loop; return ``self``."""
-        if self._runner is not None:
-            raise RuntimeError("the fake Hub is already started")
-        runner = web.AppRunner(
-            FakeHubApp(self._state).build(),
-            access_log=None,
-            handle_signals=False,
-            shutdown_timeout=1.0,
-        )
-        await runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(("127.0.0.1", self._requested_port))
-            await web.SockSite(runner, sock, backlog=1024).start()
-        except BaseException:
-            sock.close()
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self._port = int(sock.getsockname()[1])
-        return self
-
-    async def stop(self) -> None:
-        """Stop serving (idempotent)."""
-        runner, self._runner = self._runner, None
-        self._port = None
-        if runner is not None:
-            await runner.cleanup()
-
-    async def __aenter__(self) -> FakeHub:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    def start_in_thread(self, *, timeout: float = 10.0) -> FakeHub:
-        """Serve from a daemon thread with its own event loop; return ``self``.
-
-        >>> hub = FakeHub().start_in_thread()
-        >>> hub.url.startswith("http://127.0.0.1:")
-        True
-        >>> hub.stop_thread()
-        """
-        if self._thread is not None or self._runner is not None:
-            raise RuntimeError("the fake Hub is already started")
-        ready = threading.Event()
-        failure: list[BaseException] = []
-        loop = asyncio.new_event_loop()
-
-        def serve() -> None:
-            try:
-                loop.run_until_complete(self.start())
-            except BaseException as error:
-                failure.append(error)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            try:
-                loop.run_forever()
-            finally:
-                loop.run_until_complete(self.stop())
-                loop.run_until_complete(loop.shutdown_asyncgens())
-                loop.close()
-
-        thread = threading.Thread(target=serve, name="fake-hub", daemon=True)
-        thread.start()
-        if not ready.wait(timeout):
-            raise RuntimeError("the fake Hub did not start in time")
-        if failure:
-            thread.join()
-            raise failure[0]
-        self._thread, self._loop = thread, loop
-        return self
-
-    def stop_thread(self, *, timeout: float = 10.0) -> None:
-        """Stop the server started by :meth:`start_in_thread` (idempotent)."""
-        thread, loop = self._thread, self._loop
-        self._thread = self._loop = None
-        if thread is None or loop is None:
-            return
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout)
-
-    def __enter__(self) -> FakeHub:
-        return self.start_in_thread()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop_thread()
 
     # -- seeding -----------------------------------------------------------------------
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from types import TracebackType
 
 from aiohttp import web
 
+from .._serving import LocalServer
 from ._app import GitLabApp
 from ._state import (
     GROUP,
@@ -29,7 +26,7 @@ ROOT_TOKEN = "glpat-fake-root-token"  # a fixed, fake credential
 TargetRef = FakeTarget | str | int
 
 
-class FakeGitLab:
+class FakeGitLab(LocalServer):
     """A local, in-memory GitLab serving the access-request API on ``127.0.0.1``.
 
     ::
@@ -54,6 +51,8 @@ class FakeGitLab:
         old_server: lists show ``created_at`` only, not ``requested_at``.
     """
 
+    _name = "fake GitLab"
+
     def __init__(
         self,
         *,
@@ -67,14 +66,10 @@ class FakeGitLab:
         self._state.add_user(ROOT, "Administrator")
         self._state.add_token(ROOT_TOKEN, ROOT, OWNER)
         self._app = GitLabApp(self._state, old_server=old_server)
-        self._requested_port = port
-        self._port: int | None = None
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        super().__init__(port)
 
-    def __repr__(self) -> str:
-        return f"<FakeGitLab {self.url if self._port is not None else 'stopped'}>"
+    def _build_app(self) -> web.Application:
+        return self._app.build()
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -82,101 +77,6 @@ class FakeGitLab:
     def token(self) -> str:
         """The ``root`` user's token (owner of every project and group)."""
         return ROOT_TOKEN
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:<port>`` (the session appends ``/api/v4``)."""
-        if self._port is None:
-            raise RuntimeError("the fake GitLab is not started")
-        return f"http://127.0.0.1:{self._port}"
-
-    async def start(self) -> FakeGitLab:
-        if self._runner is not None:
-            raise RuntimeError("the fake GitLab is already started")
-        runner = web.AppRunner(self._app.build(), access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(("127.0.0.1", self._requested_port))
-            await web.SockSite(runner, sock).start()
-        except BaseException:
-            sock.close()
-            await runner.cleanup()
-            raise
-        self._runner, self._port = runner, int(sock.getsockname()[1])
-        return self
-
-    async def stop(self) -> None:
-        runner, self._runner, self._port = self._runner, None, None
-        if runner is not None:
-            await runner.cleanup()
-
-    async def __aenter__(self) -> FakeGitLab:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    def start_in_thread(self, *, timeout: float = 10.0) -> FakeGitLab:
-        """Serve from a daemon thread with its own event loop (for synchronous callers).
-
-        ``with FakeGitLab() as gl:`` does the same and stops it at the end.
-        """
-        if self._thread is not None or self._runner is not None:
-            raise RuntimeError("the fake GitLab is already started")
-        ready = threading.Event()
-        failure: list[BaseException] = []
-        loop = asyncio.new_event_loop()
-
-        def serve() -> None:
-            try:
-                loop.run_until_complete(self.start())
-            except BaseException as error:
-                failure.append(error)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            try:
-                loop.run_forever()
-            finally:
-                loop.run_until_complete(self.stop())
-                loop.close()
-
-        thread = threading.Thread(target=serve, name="fake-gitlab", daemon=True)
-        thread.start()
-        if not ready.wait(timeout):
-            raise RuntimeError("the fake GitLab did not start in time")
-        if failure:
-            thread.join()
-            raise failure[0]
-        self._thread, self._loop = thread, loop
-        return self
-
-    def stop_thread(self, *, timeout: float = 10.0) -> None:
-        """Stop the server started by :meth:`start_in_thread` (idempotent)."""
-        thread, loop = self._thread, self._loop
-        self._thread = self._loop = None
-        if thread is not None and loop is not None:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout)
-
-    def __enter__(self) -> FakeGitLab:
-        return self.start_in_thread()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop_thread()
 
     # -- seeding --------------------------------------------------------------------------
 
