@@ -351,6 +351,53 @@ async def _execute(
         )
 
 
+def run_options(*, concurrency: int, batching: bool) -> list[click.Parameter]:
+    """The options every bulk command shares (the Hub's and GitLab's)."""
+    options: list[click.Parameter] = [
+        click.Option(
+            ["--concurrency"],
+            type=click.IntRange(1, 256),
+            default=concurrency,
+            show_default=True,
+            help="Calls in flight at once.",
+        ),
+        click.Option(
+            ["--journal"],
+            metavar="PATH",
+            help="Record finished users in this file; rerunning with it resumes.",
+        ),
+        click.Option(
+            ["--dry-run"], is_flag=True, help="Print the calls that would be made; send nothing."
+        ),
+    ]
+    if batching:
+        options += [
+            click.Option(
+                ["--no-batch"], is_flag=True, help="One call per user instead of batches of 100."
+            ),
+            click.Option(
+                ["--precheck"],
+                is_flag=True,
+                help="Read the target list first and skip users already there.",
+            ),
+        ]
+    options += [
+        click.Option(
+            ["--yes", "-y", "assume_yes"],
+            is_flag=True,
+            help=f"Do not ask before changing more than {CONFIRM_ABOVE} users.",
+        ),
+        click.Option(
+            ["--format", "fmt"],
+            type=click.Choice(["text", "json", "jsonl", "csv"]),
+            default="text",
+            show_default=True,
+            help="Per-user outcomes (or the dry run's calls) on stdout.",
+        ),
+    ]
+    return options
+
+
 def _make(action: Action) -> click.Command:
     params: list[click.Parameter] = [
         click.Argument(["args"], nargs=-1, metavar="[REPO] [USER]..."),
@@ -379,43 +426,7 @@ def _make(action: Action) -> click.Command:
                 "a 'reason' column of a CSV overrides it per user.",
             )
         )
-    params += [
-        click.Option(
-            ["--concurrency"],
-            type=click.IntRange(1, 256),
-            default=16,
-            show_default=True,
-            help="Calls in flight at once.",
-        ),
-        click.Option(
-            ["--journal"],
-            metavar="PATH",
-            help="Record finished users in this file; rerunning with it resumes.",
-        ),
-        click.Option(
-            ["--dry-run"], is_flag=True, help="Print the calls that would be made; send nothing."
-        ),
-        click.Option(
-            ["--no-batch"], is_flag=True, help="One call per user instead of batches of 100."
-        ),
-        click.Option(
-            ["--precheck"],
-            is_flag=True,
-            help="Read the target list first and skip users already there.",
-        ),
-        click.Option(
-            ["--yes", "-y", "assume_yes"],
-            is_flag=True,
-            help=f"Do not ask before changing more than {CONFIRM_ABOVE} users.",
-        ),
-        click.Option(
-            ["--format", "fmt"],
-            type=click.Choice(["text", "json", "jsonl", "csv"]),
-            default="text",
-            show_default=True,
-            help="Per-user outcomes (or the dry run's calls) on stdout.",
-        ),
-    ]
+    params += run_options(concurrency=16, batching=True)
 
     @click.pass_obj
     def callback(

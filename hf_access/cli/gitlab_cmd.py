@@ -27,11 +27,11 @@ from ..gitlab import (
 )
 from . import output
 from .bulk_cmd import (
-    CONFIRM_ABOVE,
     BulkJob,
     describe_change,
     drive_bulk,
     gather_users,
+    run_options,
     split_targets,
 )
 from .runner import EXIT_OK, EXIT_USAGE, Settings, print_error, run
@@ -220,35 +220,7 @@ def _decide(action: str) -> click.Command:
                 help="The role given: guest, reporter, developer, maintainer, owner or a number.",
             )
         )
-    params += [
-        click.Option(
-            ["--concurrency"],
-            type=click.IntRange(1, 256),
-            default=8,
-            show_default=True,
-            help="Calls in flight at once.",
-        ),
-        click.Option(
-            ["--journal"],
-            metavar="PATH",
-            help="Record finished users in this file; rerunning with it resumes.",
-        ),
-        click.Option(
-            ["--dry-run"], is_flag=True, help="Print the calls that would be made; send nothing."
-        ),
-        click.Option(
-            ["--yes", "-y", "assume_yes"],
-            is_flag=True,
-            help=f"Do not ask before changing more than {CONFIRM_ABOVE} users.",
-        ),
-        click.Option(
-            ["--format", "fmt"],
-            type=click.Choice(["text", "json", "jsonl", "csv"]),
-            default="text",
-            show_default=True,
-            help="Per-user outcomes (or the dry run's calls) on stdout.",
-        ),
-    ]
+    params += run_options(concurrency=8, batching=False)
 
     @click.pass_obj
     def callback(
