@@ -14,7 +14,7 @@ from typing import Generic, Protocol, TypeVar
 import attrs
 
 from .errors import HfAccessError
-from .models import RepoType, RequestStatus
+from .models import RepoType, RequestStatus, parse_enum
 
 __all__ = [
     "Action",
@@ -39,14 +39,7 @@ class Action(str, enum.Enum):
 
     @classmethod
     def parse(cls, value: Action | str) -> Action:
-        if isinstance(value, Action):
-            return value
-        text = str(value).strip().lower()
-        for member in cls:
-            if text == member.value:
-                return member
-        allowed = ", ".join(m.value for m in cls)
-        raise ValueError(f"unknown action {value!r}: expected one of {allowed}")
+        return parse_enum(cls, value, "action")
 
     @property
     def target_status(self) -> RequestStatus:

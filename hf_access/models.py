@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from datetime import datetime
+from typing import TypeVar
 
 import attrs
 
@@ -23,6 +24,27 @@ __all__ = [
     "ReportEntry",
     "RequestStatus",
 ]
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def parse_enum(cls: type[E], value: object, what: str, aliases: Mapping[str, E] | None = None) -> E:
+    """A member of ``cls`` from itself, its value (any case) or an alias; else ValueError.
+
+    >>> parse_enum(RequestStatus, " Pending ", "request status")
+    <RequestStatus.PENDING: 'pending'>
+    """
+    if isinstance(value, cls):
+        return value
+    text = str(value).strip().lower()
+    for member in cls:
+        if text == member.value:
+            return member
+    if aliases and text in aliases:
+        return aliases[text]
+    allowed = ", ".join(str(m.value) for m in cls)
+    raise ValueError(f"unknown {what} {value!r}: expected one of {allowed}")
 
 
 class RepoType(str, enum.Enum):
@@ -42,14 +64,7 @@ class RepoType(str, enum.Enum):
         """Accept an enum member, its value (``"dataset"``), its plural (``"datasets"``) or None."""
         if value is None:
             return cls.MODEL
-        if isinstance(value, RepoType):
-            return value
-        text = str(value).strip().lower()
-        for member in cls:
-            if text in (member.value, member.plural):
-                return member
-        allowed = ", ".join(m.value for m in cls)
-        raise ValueError(f"unknown repo type {value!r}: expected one of {allowed}")
+        return parse_enum(cls, value, "repo type", {m.plural: m for m in cls})
 
 
 class RequestStatus(str, enum.Enum):
@@ -63,14 +78,7 @@ class RequestStatus(str, enum.Enum):
     @classmethod
     def parse(cls, value: RequestStatus | str) -> RequestStatus:
         """Accept a member or its value; anything else is a :class:`ValueError`."""
-        if isinstance(value, RequestStatus):
-            return value
-        text = str(value).strip().lower()
-        for member in cls:
-            if text == member.value:
-                return member
-        allowed = ", ".join(m.value for m in cls)
-        raise ValueError(f"unknown request status {value!r}: expected one of {allowed}")
+        return parse_enum(cls, value, "request status")
 
 
 class GatingMode(str, enum.Enum):
@@ -106,13 +114,7 @@ class NotificationsMode(str, enum.Enum):
 
     @classmethod
     def parse(cls, value: NotificationsMode | str) -> NotificationsMode:
-        if isinstance(value, NotificationsMode):
-            return value
-        text = str(value).strip().lower().replace("_", "-")
-        for member in cls:
-            if text == member.value:
-                return member
-        raise ValueError(f"unknown notifications mode {value!r}: expected bulk or real-time")
+        return parse_enum(cls, value, "notifications mode", {"real_time": cls.REAL_TIME})
 
 
 @attrs.frozen

@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from ..bulk_models import BulkProgress, BulkReport, ItemOutcome
+from ..models import parse_enum
 from . import _wire
 from .models import AccessLevel, TargetKind
 
@@ -36,13 +37,7 @@ class GitLabAction(str, enum.Enum):
 
     @classmethod
     def parse(cls, value: GitLabAction | str) -> GitLabAction:
-        if isinstance(value, GitLabAction):
-            return value
-        text = str(value).strip().lower()
-        for member in cls:
-            if text == member.value:
-                return member
-        raise ValueError(f"unknown action {value!r}: expected 'approve' or 'deny'")
+        return parse_enum(cls, value, "action")
 
 
 def _level(value: AccessLevel | int | str | None) -> AccessLevel | None:

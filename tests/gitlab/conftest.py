@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from aioresponses import aioresponses
 
+from hf_access import RetryPolicy
 from hf_access.gitlab import GitLabSession
 from hf_access.testing.gitlab import FakeGitLab
 
 from ._gitlab_support import FakeTime, make_session
+from ._recorded import HOST, TOKEN
 
 
 @pytest.fixture
@@ -27,3 +30,15 @@ async def fake_gitlab(fake_time: FakeTime) -> AsyncIterator[FakeGitLab]:
 async def client(fake_gitlab: FakeGitLab, fake_time: FakeTime) -> AsyncIterator[GitLabSession]:
     async with make_session(fake_gitlab.url, fake_gitlab.token, fake_time) as session:
         yield session
+
+
+@pytest.fixture
+def mocked() -> Iterator[aioresponses]:
+    with aioresponses() as m:
+        yield m
+
+
+@pytest.fixture
+async def gl(fake_time: FakeTime) -> AsyncIterator[GitLabSession]:
+    async with make_session(HOST, TOKEN, fake_time, retry=RetryPolicy(max_attempts=3)) as s:
+        yield s

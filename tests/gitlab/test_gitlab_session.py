@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 from aioresponses import aioresponses
-from yarl import URL
 
 from hf_access import (
     ConfigurationError,
     HfAccessWarning,
     RepoNotFoundError,
-    RetryPolicy,
     SessionClosedError,
     UnsafeLinkError,
     UserNotFoundError,
@@ -22,57 +19,7 @@ from hf_access import (
 from hf_access.gitlab import AccessLevel, GitLabSession
 
 from ._gitlab_support import FakeTime, make_session
-
-HOST = "https://gitlab.example.com"
-API = f"{HOST}/api/v4"
-TOKEN = "glpat-secret-value"
-PROJECT = f"{API}/projects/acme%2Fapp"
-
-
-def requester(n: int, name: str | None = None) -> dict[str, Any]:
-    return {
-        "id": n,
-        "username": name or f"user{n}",
-        "name": f"User {n}",
-        "state": "active",
-        "locked": False,
-        "avatar_url": None,
-        "web_url": f"{HOST}/user{n}",
-        "requested_at": "2024-05-01T10:00:00.000Z",
-    }
-
-
-def member(n: int, level: int = 30) -> dict[str, Any]:
-    return {
-        "id": n,
-        "username": f"user{n}",
-        "name": f"User {n}",
-        "state": "active",
-        "access_level": level,
-        "created_at": "2024-05-02T10:00:00.000Z",
-        "expires_at": None,
-    }
-
-
-@pytest.fixture
-def mocked() -> Iterator[aioresponses]:
-    with aioresponses() as m:
-        yield m
-
-
-@pytest.fixture
-async def gl(fake_time: FakeTime) -> AsyncIterator[GitLabSession]:
-    async with make_session(HOST, TOKEN, fake_time, retry=RetryPolicy(max_attempts=3)) as s:
-        yield s
-
-
-def sent(m: aioresponses, method: str, url: str) -> list[Any]:
-    return m.requests.get((method, URL(url)), [])
-
-
-def total_requests(m: aioresponses) -> int:
-    return sum(len(calls) for calls in m.requests.values())
-
+from ._recorded import API, HOST, PROJECT, TOKEN, member, requester, sent, total_requests
 
 # -- lists ---------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import asyncio
 import io
 import json
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,37 +24,9 @@ from hf_access.autoapprove import AutoApprover, run_watch_command
 from hf_access.policy import Policy, Rule, accept, email_domains, lookup, reject, users
 from hf_access.testing import FakeHub, Faults
 
-REPO = "owner/gated-model"
+from .conftest import REPO, FakeTime
+
 EXAMPLE_POLICY = Path(__file__).parents[2] / "examples" / "policy.toml"
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1_790_000_000.0
-        self.sleeps: list[float] = []
-        self.on_sleep: Callable[[int], None] | None = None
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        if self.on_sleep is not None:
-            self.on_sleep(len(self.sleeps))
-        await asyncio.sleep(0)
-
-
-@pytest.fixture
-def ft() -> FakeTime:
-    return FakeTime()
-
-
-@pytest.fixture
-async def hub(ft: FakeTime) -> AsyncIterator[FakeHub]:
-    async with FakeHub(clock=ft) as fake:
-        fake.add_repo(REPO)
-        yield fake
 
 
 def open_session(hub: FakeHub, ft: FakeTime, token: str | None = None) -> AccessSession:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -25,39 +24,7 @@ from hf_access import (
 from hf_access.testing import FakeHub, Faults
 from hf_access.watch import Cursor, Watcher, WatchEvent, WatchState, parse_repo, watch
 
-REPO = "owner/gated-model"
-START = 1_790_000_000.0
-
-
-class FakeTime:
-    """Epoch seconds shared by the fake Hub (timestamps) and the watch (schedule)."""
-
-    def __init__(self) -> None:
-        self.now = START
-        self.sleeps: list[float] = []
-        self.on_sleep: Callable[[int], None] | None = None
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        if self.on_sleep is not None:
-            self.on_sleep(len(self.sleeps))
-        await asyncio.sleep(0)
-
-
-@pytest.fixture
-def ft() -> FakeTime:
-    return FakeTime()
-
-
-@pytest.fixture
-async def hub(ft: FakeTime) -> AsyncIterator[FakeHub]:
-    async with FakeHub(clock=ft) as fake:
-        fake.add_repo(REPO)
-        yield fake
+from .conftest import REPO, FakeTime
 
 
 @pytest.fixture
