@@ -389,18 +389,26 @@ def is_retryable_status(status: int) -> bool:
     return status in RETRY_STATUSES or status >= 500
 
 
+_NOT_JSON = object()
+
+
+def error_body(body: bytes) -> tuple[str, Any]:
+    """An error body as (its text, stripped; its JSON, or a marker when it is not JSON)."""
+    text = body.decode("utf-8", errors="replace").strip()
+    try:
+        return text, json.loads(text) if text else _NOT_JSON
+    except ValueError:
+        return text, _NOT_JSON
+
+
 def error_message(headers: Mapping[str, str], body: bytes) -> str:
     """The Hub's message: the ``X-Error-Message`` header, else the body's ``error``/``message``."""
     header = headers.get("X-Error-Message")
     if header:
         return header
-    text = body.decode("utf-8", errors="replace").strip()
+    text, data = error_body(body)
     if not text:
         return "(no message)"
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return text[:500]
     if isinstance(data, dict):
         for key in ("error", "message"):
             value = data.get(key)

@@ -26,12 +26,12 @@ both providers:
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from .._wire import error_body
 from ..errors import (
     APIStatusError,
     AuthenticationError,
@@ -88,13 +88,9 @@ def error_message(body: bytes) -> str:
     >>> error_message(b"Retry later\\n")
     'Retry later'
     """
-    text = body.decode("utf-8", errors="replace").strip()
+    text, data = error_body(body)
     if not text:
         return "(no message)"
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return text[:500]
     if isinstance(data, dict):
         for key in ("message", "error"):
             message = _flatten(data.get(key))
