@@ -9,6 +9,7 @@ from aiohttp import web
 
 from ._faults import Faults
 from ._limits import DEFAULT_WINDOW
+from ._listing import ListingSeeding, register_listing
 from ._records import Counters, FakeRepo, FakeUser, GatedMode, RequestRecord
 from ._server import FakeHubApp
 from ._serving import LocalServer
@@ -18,7 +19,7 @@ OWNER = "owner"
 OWNER_TOKEN = "hf_fake_owner_token"  # a fixed, fake credential
 
 
-class FakeHub(LocalServer):
+class FakeHub(ListingSeeding, LocalServer):
     """A local, in-memory Hugging Face Hub serving the access-request API over HTTP.
 
     It binds ``127.0.0.1`` (``port=0``: a free port). Start it in the running event loop::
@@ -68,7 +69,9 @@ class FakeHub(LocalServer):
         super().__init__(port)
 
     def _build_app(self) -> web.Application:
-        return FakeHubApp(self._state).build()
+        app = FakeHubApp(self._state).build()
+        register_listing(app, self._state)
+        return app
 
     # -- lifecycle -------------------------------------------------------------------
 

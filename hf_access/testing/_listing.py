@@ -1,0 +1,290 @@
+"""Who the token is, and the repos of a namespace: ``whoami-v2`` and the repo listings.
+
+Routes (hub-api.md, "Repos of a namespace, and who the token is"):
+
+* ``GET /api/whoami-v2``: the token's user, its organisations with the user's role in each,
+  and the token's own role;
+* ``GET /api/models|datasets|spaces?author=NS&expand[]=gated``: a namespace's repos, paged
+  with ``limit`` (default and maximum 1000 [open]) and a ``Link: rel="next"`` header.
+
+Organisations and private repos live here, next to the state they extend, so that the
+rest of the fake Hub does not need to know about them. :class:`ListingSeeding` gives
+:class:`~hf_access.testing.FakeHub` its seeding methods for them.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
+
+import attrs
+from aiohttp import web
+
+from ._model import JsonDict, Repo, Request, Token
+from ._records import REPO_TYPES, GatedMode, bad_request, format_ms
+from ._server import _TOKEN_KEY, json_response
+from ._state import HubState
+from ._validate import MAX_LIMIT, MIN_LIMIT
+
+__all__ = ["ORG_ROLES", "Directory", "ListingSeeding", "register_listing"]
+
+ORG_ROLES = ("admin", "write", "contributor", "read")
+"""The roles a user can have in an organisation (``roleInOrg``)."""
+
+_TYPE_PATHS = "{rtype:models|datasets|spaces}"
+
+
+@attrs.define
+class Directory:
+    """Organisations (name -> {member: role}) and the set of private repos."""
+
+    orgs: dict[str, dict[str, str]] = attrs.field(factory=dict)
+    private: set[tuple[str, str]] = attrs.field(factory=set)
+    lock: threading.Lock = attrs.field(factory=threading.Lock)
+
+    def orgs_of(self, user: str) -> list[tuple[str, str]]:
+        """``[(org, role)]`` of ``user``, in the order the organisations were added."""
+        with self.lock:
+            return [(org, m[user]) for org, m in self.orgs.items() if user in m]
+
+    def is_member(self, user: str, namespace: str) -> bool:
+        with self.lock:
+            return user in self.orgs.get(namespace, {})
+
+    def is_private(self, repo: Repo) -> bool:
+        with self.lock:
+            return (repo.repo_type, repo.repo_id) in self.private
+
+
+_DIRECTORIES: weakref.WeakKeyDictionary[HubState, Directory] = weakref.WeakKeyDictionary()
+_DIRECTORIES_LOCK = threading.Lock()
+
+
+def _directory(state: HubState) -> Directory:
+    """The directory that goes with a hub's state (created on first use)."""
+    with _DIRECTORIES_LOCK:
+        directory = _DIRECTORIES.get(state)
+        if directory is None:
+            directory = _DIRECTORIES[state] = Directory()
+        return directory
+
+
+def _can_read(state: HubState, token: Token, repo: Repo) -> bool:
+    """Public repos are listed to everyone; private ones to whoever can read them."""
+    directory = _directory(state)
+    if not directory.is_private(repo):
+        return True
+    user = token.user.name
+    if user == repo.namespace or directory.is_member(user, repo.namespace):
+        return True
+    # A write token allowed on the namespace manages it (the owner token: every namespace).
+    return token.role == "write" and (
+        token.namespaces is None or repo.namespace in token.namespaces
+    )
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None:
+        return MAX_LIMIT
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise bad_request("* Invalid input: expected number, received NaN * at limit") from None
+    # [open] the Hub's bounds for repo listings are not recorded: the access lists' are used.
+    if limit < MIN_LIMIT:
+        raise bad_request(f"* Too small: expected number to be >={MIN_LIMIT} * at limit")
+    if limit > MAX_LIMIT:
+        raise bad_request(f"* Too big: expected number to be <={MAX_LIMIT} * at limit")
+    return limit
+
+
+def _repo_item(repo: Repo, private: bool, expand: Sequence[str]) -> JsonDict:
+    item: JsonDict = {"_id": repo.id, "id": repo.repo_id, "private": private}
+    if not expand or "gated" in expand:
+        item["gated"] = repo.gated
+    return item
+
+
+class ListingRoutes:
+    """The handlers of ``whoami-v2`` and of the repo listings over one :class:`HubState`."""
+
+    def __init__(self, state: HubState) -> None:
+        self.state = state
+
+    async def whoami(self, request: web.Request) -> web.StreamResponse:
+        token: Token = request[_TOKEN_KEY]
+        user = token.user
+        orgs = [
+            {"type": "org", "name": org, "fullname": org, "roleInOrg": role}
+            for org, role in _directory(self.state).orgs_of(user.name)
+        ]
+        access: JsonDict = {"displayName": "fake token", "role": token.role}
+        if token.namespaces is not None:
+            # A token limited to namespaces is the Hub's fine-grained kind.
+            access["role"] = "fineGrained"
+            access["fineGrained"] = {
+                "scoped": [
+                    {
+                        "entity": {"type": "org", "name": ns},
+                        "permissions": ["repo.content.read", "repo.write"]
+                        if token.role == "write"
+                        else ["repo.content.read"],
+                    }
+                    for ns in sorted(token.namespaces)
+                ]
+            }
+        return json_response(
+            {
+                "type": "user",
+                "id": user.id,
+                "name": user.name,
+                "fullname": user.fullname,
+                "email": user.email,
+                "isPro": user.is_pro,
+                "orgs": orgs,
+                # Never the token itself: only its kind and role.
+                "auth": {"type": "access_token", "accessToken": access},
+            }
+        )
+
+    async def list_repos(self, request: web.Request) -> web.StreamResponse:
+        token: Token = request[_TOKEN_KEY]
+        repo_type = request.match_info["rtype"][:-1]
+        query = request.query
+        limit = _limit(query.get("limit"))
+        author = query.get("author") or None
+        expand = query.getall("expand[]", []) + query.getall("expand", [])
+        try:
+            start = int(query.get("cursor", "0"))
+        except ValueError:
+            raise bad_request("Invalid cursor") from None
+        state = self.state
+        directory = _directory(state)
+        with state.lock:
+            # Creation order [open: the Hub's default order for an author listing is not
+            # recorded; a stable order is what paging needs].
+            repos = [
+                repo
+                for (rtype, _), repo in state.repos.items()
+                if rtype == repo_type and (author is None or repo.namespace == author)
+            ]
+        visible = [repo for repo in repos if _can_read(state, token, repo)]
+        page = visible[start : start + limit]
+        items = [_repo_item(repo, directory.is_private(repo), expand) for repo in page]
+        response = json_response(items)
+        if start + limit < len(visible):
+            pairs = [(key, value) for key, value in query.items() if key != "cursor"]
+            pairs.append(("cursor", str(start + limit)))
+            response.headers["Link"] = f'<{request.url.with_query(pairs)}>; rel="next"'
+        return response
+
+
+def register_listing(app: web.Application, state: HubState) -> None:
+    """Add ``whoami-v2`` and the repo listings to a fake Hub application."""
+    routes = ListingRoutes(state)
+    app.router.add_route("GET", "/api/whoami-v2", routes.whoami, name="whoami")
+    app.router.add_route("GET", f"/api/{_TYPE_PATHS}", routes.list_repos, name="list_repos")
+
+
+class ListingSeeding:
+    """Seeding methods of :class:`~hf_access.testing.FakeHub` for organisations, private
+    repos and requests with chosen times (mixed into ``FakeHub``)."""
+
+    _state: HubState
+
+    def add_org(self, name: str, members: Mapping[str, str] | None = None) -> None:
+        """Create an organisation; ``members`` maps user names (who must exist) to roles
+        (``admin``, ``write``, ``contributor``, ``read``), as ``whoami-v2`` reports them.
+
+        >>> from hf_access.testing import FakeHub
+        >>> hub = FakeHub()
+        >>> hub.add_org("acme", {"owner": "admin"})
+        """
+        if not name or "/" in name:
+            raise ValueError(f"invalid organisation name {name!r}")
+        members = dict(members or {})
+        for user, role in members.items():
+            if role not in ORG_ROLES:
+                raise ValueError(f"role must be one of {ORG_ROLES}, got {role!r}")
+            self._state.user(user)  # FakeHubError (404) for an unknown user
+        directory = _directory(self._state)
+        with directory.lock:
+            if name in directory.orgs:
+                raise ValueError(f"organisation {name!r} already exists")
+            directory.orgs[name] = members
+
+    def set_private(self, repo_id: str, private: bool = True, *, repo_type: str = "model") -> None:
+        """Make a repo private (listed only to tokens that can read it) or public again."""
+        repo = self._state.repo(repo_type, repo_id)
+        directory = _directory(self._state)
+        with directory.lock:
+            if private:
+                directory.private.add((repo.repo_type, repo.repo_id))
+            else:
+                directory.private.discard((repo.repo_type, repo.repo_id))
+
+    def seed_repos(
+        self,
+        namespace: str,
+        gating: Iterable[GatedMode],
+        *,
+        repo_type: str = "model",
+        prefix: str = "repo",
+    ) -> list[str]:
+        """Create one repo per gating mode given, named ``f"{namespace}/{prefix}-{i:03d}"``.
+
+        >>> from hf_access.testing import FakeHub
+        >>> FakeHub().seed_repos("acme", ["manual", False])
+        ['acme/repo-000', 'acme/repo-001']
+        """
+        if repo_type not in REPO_TYPES:
+            raise ValueError(f"repo_type must be one of {REPO_TYPES}, got {repo_type!r}")
+        names = []
+        for index, gated in enumerate(gating):
+            repo_id = f"{namespace}/{prefix}-{index:03d}"
+            self._state.add_repo(repo_id, repo_type=repo_type, gated=gated, hide_requesters=False)
+            names.append(repo_id)
+        return names
+
+    def seed_request(
+        self,
+        repo_id: str,
+        user: str,
+        *,
+        status: str = "pending",
+        requested_at: float,
+        decided_at: float | None = None,
+        repo_type: str = "model",
+    ) -> None:
+        """Store ``user``'s request made at ``requested_at`` (epoch seconds) with ``status``,
+        decided (``reviewedAt``) at ``decided_at`` unless pending. The user is created when
+        missing. For histories the clock cannot replay one call at a time.
+
+        >>> from hf_access.testing import FakeHub
+        >>> hub = FakeHub()
+        >>> _ = hub.add_repo("acme/model")
+        >>> hub.seed_request("acme/model", "ann", status="accepted",
+        ...                  requested_at=1_791_000_000, decided_at=1_791_003_600)
+        >>> hub.snapshot("acme/model")["ann"].reviewed_at
+        '2026-10-03T05:00:00.000Z'
+        """
+        state = self._state
+        if status not in ("pending", "accepted", "rejected", "reset"):
+            raise ValueError(f"unknown status {status!r}")
+        if (status == "pending") != (decided_at is None):
+            raise ValueError("decided_at is given exactly when the status is not pending")
+        repo = state.repo(repo_type, repo_id)
+        with state.lock:
+            if user in repo.by_user:
+                raise ValueError(f"{user!r} already has a request on {repo_id}")
+            if user not in state.users:
+                state.add_user(user)
+            account = state.users[user]
+            ms = round(requested_at * 1000)
+            request: Request = state._new_request(account, status, ms, format_ms(ms), None)
+            if decided_at is not None:
+                request.reviewed = format_ms(round(decided_at * 1000))
+            if status == "accepted":
+                request.granted_by = state.users.get("owner")
+            repo.insert(request)
