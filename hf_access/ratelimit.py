@@ -20,12 +20,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Protocol, runtime_checkable
 
 import attrs
 
 from ._wire import RateLimitInfo
 
-__all__ = ["LimiterStats", "Quota", "RateLimiter"]
+__all__ = ["Limiter", "LimiterStats", "Quota", "RateLimiter"]
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -41,6 +42,33 @@ class Quota:
 
     calls: int = attrs.field(validator=attrs.validators.gt(0))
     window: float = attrs.field(validator=attrs.validators.gt(0))
+
+
+@runtime_checkable
+class Limiter(Protocol):
+    """What a session needs of its rate limiter; :class:`RateLimiter` is the in-process one.
+
+    The session calls :meth:`acquire` before every request, :meth:`release` after it (with what
+    the answer's headers said of the quota, or None when there was no answer) and
+    :meth:`pause` after a 429. Another implementation may keep the window somewhere shared
+    (``hf_access.fleet.RedisRateLimiter`` keeps it in Redis for a fleet of processes on one
+    token); ``release`` and ``pause`` must not block, so they only record what happened.
+
+    >>> isinstance(RateLimiter(), Limiter)
+    True
+    """
+
+    async def acquire(self) -> None:
+        """Wait until one more call may start, and count it."""
+        ...
+
+    def release(self, info: RateLimitInfo | None) -> None:
+        """Account for the end of a call started by :meth:`acquire`."""
+        ...
+
+    def pause(self, seconds: float) -> None:
+        """Hold every call for ``seconds`` (after a 429) and treat the window as spent."""
+        ...
 
 
 @attrs.define
