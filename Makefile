@@ -4,14 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench clean redis-server
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[cli,test]'
+	$(BIN)/python -m pip install --quiet -e '.[cli,test,redis]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -24,7 +24,19 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict hf_access
 
-pytest: $(STAMP)
+# The fleet tests run against a real redis-server. Install the Debian package when it is missing
+# and this machine allows it (root with apt-get); elsewhere those tests are skipped, saying why.
+redis-server:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing the Debian package redis-server for the fleet tests"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; } \
+	      >/dev/null 2>&1 || echo "could not install redis-server: the fleet tests will be skipped"; \
+	  else \
+	    echo "no redis-server here and no way to install it: the fleet tests will be skipped"; \
+	  fi; }
+
+pytest: $(STAMP) redis-server
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck pytest
