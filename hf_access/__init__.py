@@ -41,6 +41,8 @@ from .errors import (
     UnsafeLinkError,
     UserNotFoundError,
 )
+from .hub.inbox import InboxRow
+from .hub.sync import AccessPlan, AccessSource, Change, RemoveMode
 from .models import (
     AccessRequest,
     BatchResult,
@@ -58,8 +60,10 @@ from .watch import Watcher, WatchEvent
 
 __all__ = [
     "APIStatusError",
+    "AccessPlan",
     "AccessRequest",
     "AccessSession",
+    "AccessSource",
     "Action",
     "AlreadyHasAccessError",
     "AuditRecord",
@@ -70,6 +74,7 @@ __all__ = [
     "BulkProgress",
     "BulkReport",
     "BulkRun",
+    "Change",
     "ConfigurationError",
     "ConflictError",
     "Decision",
@@ -80,6 +85,7 @@ __all__ = [
     "HfAccessWarning",
     "HubConnectionError",
     "HubTimeoutError",
+    "InboxRow",
     "ItemOutcome",
     "LimiterStats",
     "NotFoundError",
@@ -93,6 +99,7 @@ __all__ = [
     "Quota",
     "RateLimitError",
     "RateLimiter",
+    "RemoveMode",
     "RepoNotFoundError",
     "RepoType",
     "ReportEntry",

@@ -17,7 +17,7 @@ import time
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin
 
 import aiohttp
@@ -30,6 +30,10 @@ from ._wire import UserRef
 from .bulk import BulkOptions, BulkRun, DecisionLike, OnProgress
 from .bulk_models import Action, BulkReport, Decision
 from .errors import DecodeError, HfAccessWarning
+from .hub import inbox as _inbox
+from .hub import sync as _sync
+from .hub.inbox import InboxRow
+from .hub.sync import AccessPlan, AccessSource, RemoveMode
 from .models import (
     AccessRequest,
     BatchResult,
@@ -49,6 +53,7 @@ if TYPE_CHECKING:
 __all__ = ["AccessSession"]
 
 RepoTypeArg = RepoType | str | None
+_Item = TypeVar("_Item")
 
 
 def _bearer(token: str) -> tuple[str, str]:
@@ -157,16 +162,21 @@ class AccessSession(SessionBase):
         if after is not None:
             params["after"] = format_hub_time(after)
         path = _wire.requests_path(rtype, repo_id, st.value)
-        return self._pages(path, params, page_size or _wire.MAX_PAGE)
+        return self._pages(path, params, page_size or _wire.MAX_PAGE, decode_requests)
 
     async def _pages(
-        self, path: str, params: dict[str, str], full: int
-    ) -> AsyncIterator[AccessRequest]:
+        self,
+        path: str,
+        params: dict[str, str],
+        full: int,
+        decode: Callable[[Any], Sequence[_Item]],
+    ) -> AsyncIterator[_Item]:
+        """Items of every page of a ``Link``-paged list, one page held at a time."""
         next_url: str | None = path
         query: Mapping[str, str] | None = params
         while next_url is not None:
             response = await self._request("GET", next_url, params=query)
-            items = decode_requests(response.json())
+            items = decode(response.json())
             for item in items:
                 yield item
             link = _wire.parse_link_next(response.headers.get("Link"))
@@ -174,9 +184,11 @@ class AccessSession(SessionBase):
             # holds its query, so no params are added again.
             next_url = urljoin(response.url, link) if link is not None else None
             query = None
-            if next_url is None and len(items) >= full:
+            count = len(items)
+            del response, items  # one page held at a time, not two while the next one comes
+            if next_url is None and count >= full:
                 warnings.warn(
-                    f"{path}: a full page of {len(items)} came with no next link; "
+                    f"{path}: a full page of {count} came with no next link; "
                     "the list may be cut short",
                     HfAccessWarning,
                     stacklevel=2,
@@ -355,6 +367,89 @@ class AccessSession(SessionBase):
         _wire.validate_repo_id(repo_id)
         response = await self._request("GET", _wire.report_path(rtype, repo_id))
         return decode_report(response.json())
+
+    # -- access as code and the inbox ------------------------------------------------------------
+
+    async def plan_access(
+        self,
+        repo_id: str,
+        desired: Iterable[str] | AccessSource,
+        *,
+        remove: RemoveMode | str = "cancel",
+        reason: str | None = None,
+        include_rejected: bool = False,
+        repo_type: RepoTypeArg = None,
+    ) -> AccessPlan:
+        """What it takes to make ``repo_id``'s access equal to ``desired``; sends no write.
+
+        ``desired`` is user names (or ``request:<id>``), or
+        :meth:`AccessSource.from_repo` (the accepted users of another repo). Users with no
+        request are granted, pending or reset ones accepted, rejected ones reported (accepted
+        too with ``include_rejected``), and accepted users not wanted are moved away by
+        ``remove``: ``"reject"`` or ``"reset"`` (with ``reason``), ``"cancel"``, or ``"keep"``::
+
+            plan = await hub.plan_access("org/model", ["alice", "bob"], remove="keep")
+            print(plan.diff())
+
+        Reading the lists costs one call per 1,000 entries per status.
+        """
+        return await _sync.plan_access(
+            self,
+            repo_id,
+            desired,
+            remove=remove,
+            reason=reason,
+            include_rejected=include_rejected,
+            repo_type=repo_type,
+        )
+
+    async def apply_plan(
+        self,
+        plan: AccessPlan,
+        *,
+        journal: str | os.PathLike[str] | None = None,
+        dry_run: bool = False,
+        concurrency: int = 16,
+        use_batch: bool = True,
+        on_progress: OnProgress | None = None,
+    ) -> BulkReport[Decision]:
+        """Apply a plan through the bulk engine (batched, resumable with ``journal``)::
+
+            report = await hub.apply_plan(plan, journal="sync.jsonl")
+            print(report.summary())
+
+        A plan in sync sends nothing. Options are those of :meth:`start_bulk`.
+        """
+        return await _sync.apply_plan(
+            self,
+            plan,
+            journal=journal,
+            dry_run=dry_run,
+            concurrency=concurrency,
+            use_batch=use_batch,
+            on_progress=on_progress,
+        )
+
+    def inbox(
+        self,
+        namespaces: Iterable[str] | None = None,
+        *,
+        repo_types: Sequence[RepoType | str] = ("model", "dataset", "space"),
+        concurrency: int = 4,
+        now: datetime | None = None,
+    ) -> AsyncIterator[InboxRow]:
+        """Every gated repo of the namespaces, with its pending count and delays::
+
+            async for row in hub.inbox(["my-org"]):
+                print(row.repo_id, row.pending, row.oldest_pending_age)
+
+        ``namespaces`` defaults to the token's user and the organisations where its role is
+        admin or write (``GET /api/whoami-v2``). Arguments are checked now. See
+        :mod:`hf_access.hub.inbox` for what each figure counts and what it costs.
+        """
+        return _inbox.inbox(
+            self, namespaces, repo_types=repo_types, concurrency=concurrency, now=now
+        )
 
     # -- watching -------------------------------------------------------------------------------
 
