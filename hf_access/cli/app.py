@@ -13,8 +13,10 @@ from ..models import RepoType
 from .bulk_cmd import action_commands
 from .demo import demo_cmd
 from .gitlab_cmd import gitlab_group
+from .inbox_cmd import inbox_cmd
 from .repo_cmds import gating_cmd, list_cmd, report_cmd
 from .runner import EXIT_FAILED, EXIT_INTERRUPTED, Settings
+from .sync_cmd import sync_cmd
 from .watch_cmd import watch_cmd
 
 __all__ = ["cli"]
@@ -118,3 +120,5 @@ cli.add_command(fake_hub_cmd)
 cli.add_command(demo_cmd)
 cli.add_command(watch_cmd)
 cli.add_command(gitlab_group)
+cli.add_command(sync_cmd)
+cli.add_command(inbox_cmd)
