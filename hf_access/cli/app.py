@@ -14,6 +14,7 @@ from .bulk_cmd import action_commands
 from .demo import demo_cmd
 from .gitlab_cmd import gitlab_group
 from .inbox_cmd import inbox_cmd
+from .relay_cmd import relay_group
 from .repo_cmds import gating_cmd, list_cmd, report_cmd
 from .runner import EXIT_FAILED, EXIT_INTERRUPTED, Settings
 from .sync_cmd import sync_cmd
@@ -122,3 +123,4 @@ cli.add_command(watch_cmd)
 cli.add_command(gitlab_group)
 cli.add_command(sync_cmd)
 cli.add_command(inbox_cmd)
+cli.add_command(relay_group)
