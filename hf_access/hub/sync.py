@@ -27,6 +27,7 @@ a plan of a repo already in sync makes no call at all::
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import os
 from collections.abc import Iterable, Sequence
@@ -325,12 +326,28 @@ async def plan_access(
     if reason is not None and mode not in (RemoveMode.REJECT, RemoveMode.RESET):
         raise ValueError(f"a reason goes with remove='reject' or 'reset', not {mode.value!r}")
     source = desired if isinstance(desired, AccessSource) else AccessSource.from_users(desired)
+
+    async def read(status: RequestStatus) -> list[str]:
+        return [
+            _wire.user_key(request)
+            async for request in hub.iter_requests(repo_id, status, repo_type=rtype)
+        ]
+
     with counting() as counter:
-        wanted, source_hidden = await source.resolve(hub)
-        current: dict[str, RequestStatus] = {}
-        for status in _STATUSES:
-            async for request in hub.iter_requests(repo_id, status, repo_type=rtype):
-                current[_wire.user_key(request)] = status
+        # The source and the four lists are read side by side (each list page by page).
+        resolving = asyncio.ensure_future(source.resolve(hub))
+        reading = [asyncio.ensure_future(read(status)) for status in _STATUSES]
+        try:
+            wanted, source_hidden = await resolving
+            lists = [await task for task in reading]
+        finally:
+            for task in (resolving, *reading):
+                task.cancel()  # nothing left behind when one fails (no-op once finished)
+            await asyncio.gather(resolving, *reading, return_exceptions=True)
+    current: dict[str, RequestStatus] = {}
+    for status, keys in zip(_STATUSES, lists, strict=True):
+        for key in keys:
+            current[key] = status
     return _compare(
         repo_id,
         rtype,

@@ -12,7 +12,9 @@ from hf_access import (
     AccessSource,
     Action,
     Outcome,
+    PermissionDeniedError,
     RemoveMode,
+    RepoNotFoundError,
     RequestStatus,
     UserNotFoundError,
 )
@@ -294,3 +296,15 @@ async def test_diff_is_capped(hub: FakeHub, session: AccessSession) -> None:
     lines = plan.diff(limit=2).splitlines()
     assert lines[2] == "  ... and 4 more"
     assert len(lines) == 4
+
+
+async def test_a_list_that_cannot_be_read_fails_the_plan(hub: FakeHub) -> None:
+    hub.add_user("reader")
+    hub.add_token("hf_reader", user="reader", role="read")
+    async with AccessSession(token=hub.token, endpoint=hub.url) as session:
+        with pytest.raises(RepoNotFoundError):
+            await session.plan_access("acme/missing", ["ann"])
+    async with AccessSession(token="hf_reader", endpoint=hub.url) as session:
+        with pytest.raises(PermissionDeniedError):
+            await session.plan_access(REPO, AccessSource.from_repo(SOURCE))
+    assert writes(hub) == 0
