@@ -103,7 +103,8 @@ class OutboxStats:
 
 
 class Outbox:
-    """The SQLite outbox at ``path`` (created when missing). See the module doc.
+    """The SQLite outbox at ``path`` (created when missing; ``":memory:"`` keeps it in
+    memory, for demos and tests). See the module doc.
 
     >>> import tempfile, os
     >>> box = Outbox(os.path.join(tempfile.mkdtemp(), "relay.db"))
@@ -116,11 +117,13 @@ class Outbox:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        if not self.path.exists():
+        memory = str(path) == ":memory:"  # nothing survives the process: demos and tests
+        if not memory and not self.path.exists():
             with contextlib.suppress(FileExistsError):  # private: bodies hold e-mails
                 os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
+            where = ":memory:" if memory else self.path
+            self._db = sqlite3.connect(where, isolation_level=None, timeout=10.0)
         except sqlite3.Error as exc:
             raise ValueError(f"{self.path}: cannot open the outbox: {exc}") from None
         try:

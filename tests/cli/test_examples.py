@@ -37,6 +37,7 @@ EXPECTED = {
     "bulk_approve.py": "250 decisions: 250 done",
     "export_report.py": "40 entries (25 accepted, 10 pending, 5 rejected)",
     "screening_service.py": "'user-000001': 'rejected'",
+    "webhook_receiver.py": "3 delivered, 0 pending",
 }
 SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py") if not p.name.startswith("test_"))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -407,3 +408,43 @@ async def test_a_file_that_is_not_an_outbox(tmp_path: Path) -> None:
     path.write_text("hello, this is not sqlite\n" * 100)
     with pytest.raises(ValueError, match="not a relay outbox"):
         Outbox(path)
+
+
+async def test_an_attempt_that_gets_no_answer_is_bounded_and_retried(
+    hub: FakeHub, session: AccessSession, ft: FakeTime, tmp_path: Path
+) -> None:
+    from aiohttp import web
+
+    from ._receiver import free_port
+
+    never = asyncio.Event()
+    calls: list[str] = []
+
+    async def hang(request: web.Request) -> web.Response:
+        calls.append(request.headers["webhook-id"])
+        await never.wait()  # no answer before the relay gives up
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/slow", hang)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    policy = DeliveryPolicy(timeout=0.1)  # the one real wait of these tests: 0.1 s
+    try:
+        async with relay_for(
+            session, ft, f"http://127.0.0.1:{port}/slow", tmp_path / "r.db", policy=policy
+        ) as relay:
+            await relay.poll()
+            arrive(hub, ft, "alice")
+            await relay.poll(force=True)
+            assert await asyncio.wait_for(relay.deliver(), timeout=10) == 1
+            event = relay.outbox.events()[0]
+            assert event.state == "pending"
+            assert event.last_error == "no answer within 0.1s"
+            assert event.next_at > ft.now
+    finally:
+        never.set()  # let the handler end, so that the server stops at once
+        await runner.cleanup()
+    assert calls == [event.id]
