@@ -226,14 +226,13 @@ class Outbox:
             " (SELECT MIN(seq) FROM events WHERE state = 'pending' GROUP BY repo) ORDER BY seq"
         )
 
-    def head(self, repo: str) -> OutboxEvent | None:
-        """The oldest pending event of ``repo``."""
-        rows = self._rows(
+    def pending_of(self, repo: str, *, limit: int = 1) -> list[OutboxEvent]:
+        """The oldest pending events of ``repo``, in order (at most ``limit``)."""
+        return self._rows(
             f"SELECT {_COLUMNS} FROM events WHERE repo = ? AND state = 'pending'"
-            " ORDER BY seq LIMIT 1",
-            (repo,),
+            " ORDER BY seq LIMIT ?",
+            (repo, limit),
         )
-        return rows[0] if rows else None
 
     def due(self, *, now: float) -> list[OutboxEvent]:
         """The heads whose next attempt is due at ``now``."""
@@ -254,21 +253,20 @@ class Outbox:
         return self._rows(f"SELECT {_COLUMNS} FROM events WHERE state = ? ORDER BY seq", (state,))
 
     def delivered(self, event_id: str, *, status: int, now: float) -> None:
-        with self._write():
-            self._db.execute(
-                "UPDATE events SET state = 'delivered', delivered_at = ?, attempts = attempts + 1,"
-                " last_status = ?, last_error = NULL WHERE id = ?",
-                (now, status, event_id),
-            )
+        # one statement: a transaction of its own (autocommit), no BEGIN/COMMIT round
+        self._db.execute(
+            "UPDATE events SET state = 'delivered', delivered_at = ?, attempts = attempts + 1,"
+            " last_status = ?, last_error = NULL WHERE id = ?",
+            (now, status, event_id),
+        )
 
     def failed(self, event_id: str, *, status: int | None, error: str, next_at: float) -> None:
         """One more failed attempt; the next is due at ``next_at``."""
-        with self._write():
-            self._db.execute(
-                "UPDATE events SET attempts = attempts + 1, last_status = ?, last_error = ?,"
-                " next_at = ? WHERE id = ?",
-                (status, error, next_at, event_id),
-            )
+        self._db.execute(
+            "UPDATE events SET attempts = attempts + 1, last_status = ?, last_error = ?,"
+            " next_at = ? WHERE id = ?",
+            (status, error, next_at, event_id),
+        )
 
     def bury(self, event_id: str, *, status: int | None, error: str, now: float) -> None:
         """A last failed attempt: move the event to the dead letters."""

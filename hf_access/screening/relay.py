@@ -161,6 +161,7 @@ class Relay:
         http: aiohttp.ClientSession | None = None,
     ) -> None:
         self.url = _check_url(to)
+        self._where = _display(self.url)
         if isinstance(secret, (str, bytes, WebhookSecret)):
             self._secrets = [WebhookSecret(secret)]
         else:
@@ -223,10 +224,10 @@ class Relay:
         self._gone: str | None = None
         self.delivered = self.failed = self.dead = self.polls = 0
         if is_insecure(self.url):
-            log.warning("relay to %s: plain http over a network; prefer https", _display(self.url))
+            log.warning("relay to %s: plain http over a network; prefer https", self._where)
 
     def __repr__(self) -> str:
-        return f"Relay(to={_display(self.url)!r}, repos={self._repos!r}, outbox={self._outbox!r})"
+        return f"Relay(to={self._where!r}, repos={self._repos!r}, outbox={self._outbox!r})"
 
     @property
     def outbox(self) -> Outbox:
@@ -335,10 +336,10 @@ class Relay:
             return
         if self.enable and self._gone is None:
             self._outbox.set_disabled(self.url, None)
-            log.info("relay: %s enabled again", _display(self.url))
+            log.info("relay: %s enabled again", self._where)
             return
         raise EndpointDisabledError(
-            f"{_display(self.url)} is disabled ({reason}); start the relay with --enable"
+            f"{self._where} is disabled ({reason}); start the relay with --enable"
             " (enable=True) to send to it again"
         )
 
@@ -355,14 +356,13 @@ class Relay:
 
         async def chain(head: OutboxEvent) -> int:
             made = 0
-            event: OutboxEvent | None = head
             async with limit:
-                while event is not None and made < _PER_PASS and self._gone is None:
+                # the repo's queue in order, read once: a delivery moves on to the next
+                for event in self._outbox.pending_of(head.repo, limit=_PER_PASS):
+                    if self._gone is not None or event.next_at > self._clock():
+                        break
                     made += 1
                     if not await self._attempt(event):
-                        break
-                    event = self._outbox.head(event.repo)
-                    if event is not None and event.next_at > self._clock():
                         break
             return made
 
@@ -388,7 +388,7 @@ class Relay:
         """One attempt and its bookkeeping; True when the event was delivered."""
         result = await self._send(event)
         now = self._clock()
-        where = _display(self.url)
+        where = self._where
         if result.verdict is Verdict.DELIVERED:
             self._outbox.delivered(event.id, status=result.status or 0, now=now)
             self.delivered += 1
