@@ -126,9 +126,7 @@ def throughput(count: int) -> None:
                 for repo in names:
                     hub.add_repo(repo)
                     hub.seed_pending(repo, count // len(names), prefix=repo.replace("/", "-"))
-                rate, bodies = asyncio.run(
-                    through_outbox(hub, names, url, Path(tmp) / "relay.db")
-                )
+                rate, bodies = asyncio.run(through_outbox(hub, names, url, Path(tmp) / "relay.db"))
             workers = 1 if len(names) == 1 else 4
             base = asyncio.run(bare_loop(url, bodies, workers))
             print(
