@@ -106,10 +106,10 @@ def cli(
 )
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def fake_hub_cmd(args: tuple[str, ...]) -> None:
-    """Serve a fake Hub on 127.0.0.1 (options of python -m hf_access.testing serve; --help)."""
+    """Serve a fake Hub on 127.0.0.1 until interrupted (see hf-access fake-hub --help)."""
     from ..testing.__main__ import main as serve_main
 
-    raise SystemExit(serve_main(["serve", *args]))
+    raise SystemExit(serve_main(list(args), prog="hf-access fake-hub"))
 
 
 cli.add_command(list_cmd)

@@ -34,7 +34,11 @@ class Faults:
       (``(5, 50)``).
     * ``error_rate``: probability of answering one of ``error_statuses`` (chosen at random)
       instead of handling the request; the state is left untouched.
-    * ``drop_rate``: probability of closing the connection without answering.
+    * ``drop_rate``: probability of closing the connection without answering, before the
+      request is handled (nothing changes).
+    * ``drop_after_rate``: probability of handling the request (its change is applied)
+      and then closing the connection without answering: the answer is lost after the
+      Hub acted, so the client cannot tell from the wire whether its call landed.
     * ``slow_rate``: probability of answering normally but ``slow_ms`` later.
     * ``seed``: seeds the :class:`random.Random` behind every draw, so a run is
       reproducible.
@@ -50,11 +54,13 @@ class Faults:
     slow_rate: float = attrs.field(default=0.0, validator=_rate)
     slow_ms: float = 2000.0
     seed: int = 0
+    drop_after_rate: float = attrs.field(default=0.0, validator=_rate, kw_only=True)
 
     @property
     def active(self) -> bool:
         """Whether any fault can happen at all."""
-        return bool(self.latency_ms) or bool(self.error_rate or self.drop_rate or self.slow_rate)
+        rates = (self.error_rate, self.drop_rate, self.drop_after_rate, self.slow_rate)
+        return bool(self.latency_ms) or any(rates)
 
 
 @attrs.frozen
@@ -64,6 +70,7 @@ class FaultPlan:
     delay_s: float = 0.0
     drop: bool = False
     error_status: int | None = None
+    drop_after: bool = False
     kinds: tuple[str, ...] = ()
 
 
@@ -73,8 +80,8 @@ NO_FAULT = FaultPlan()
 class FaultInjector:
     """Draws a :class:`FaultPlan` per request from a seeded generator.
 
-    Draws happen in a fixed order (latency, drop, error, slow) and only for the faults
-    that are enabled, so the same settings and seed give the same sequence.
+    Draws happen in a fixed order (latency, drop, error, drop after, slow) and only for
+    the faults that are enabled, so the same settings and seed give the same sequence.
 
     >>> injector = FaultInjector(Faults(error_rate=1.0, error_statuses=(503,)))
     >>> injector.draw().error_status
@@ -107,7 +114,10 @@ class FaultInjector:
             status = rng.choice(faults.error_statuses)
             kinds.append(f"error_{status}")
             return FaultPlan(delay_s=delay_ms / 1000, error_status=status, kinds=tuple(kinds))
+        drop_after = bool(faults.drop_after_rate) and rng.random() < faults.drop_after_rate
+        if drop_after:
+            kinds.append("drop_after")
         if faults.slow_rate and rng.random() < faults.slow_rate:
             kinds.append("slow")
             delay_ms += faults.slow_ms
-        return FaultPlan(delay_s=delay_ms / 1000, kinds=tuple(kinds))
+        return FaultPlan(delay_s=delay_ms / 1000, drop_after=drop_after, kinds=tuple(kinds))

@@ -127,13 +127,19 @@ class FakeHub(ListingSeeding, LocalServer):
     ) -> None:
         """Let ``token`` authenticate ``user`` (who must exist).
 
-        ``role="read"`` gets 403 on owner calls; a write token with ``namespaces`` may
-        manage only the repositories of those namespaces (``None``: all).
+        ``role="read"`` gets 403 on owner calls. A write token manages the repositories
+        of ``namespaces``; by default those its user has rights on: every namespace for
+        ``owner``, the user's own namespace (``alice/...``) for anyone else. A token
+        without rights on a repository gets the Hub's 403 "You have read access but not
+        the required permissions for this operation".
 
         >>> hub = FakeHub()
         >>> _ = hub.add_user("alice")
         >>> hub.add_token("hf_alice", user="alice", role="read")
+        >>> hub.add_token("hf_alice_acme", user="alice", namespaces=["alice", "acme"])
         """
+        if namespaces is None and user != OWNER:
+            namespaces = (user,)
         self._state.add_token(token, user=user, role=role, namespaces=namespaces)
 
     def seed_pending(
@@ -170,9 +176,10 @@ class FakeHub(ListingSeeding, LocalServer):
         """Submit ``user``'s access request, as the Hub's gate form does; return the status.
 
         Auto-gated repositories accept at once, manual ones queue as ``"pending"``; asking
-        again while pending or accepted changes nothing; a ``reset`` user asks anew. Raise
-        :class:`FakeHubError` like the HTTP route (403 for a rejected user, 400 for a repo
-        that is not gated, 404 for an unknown repo or user).
+        again while pending, accepted or rejected changes nothing (a rejected user stays
+        rejected, silently, as on the Hub); a ``reset`` user asks anew. Raise
+        :class:`FakeHubError` like the HTTP route (400 for a repo that is not gated, 404
+        for an unknown repo or user).
 
         >>> hub = FakeHub()
         >>> _ = hub.add_repo("acme/model")

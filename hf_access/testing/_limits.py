@@ -14,6 +14,11 @@ the headers keep the Hub's shape (a client must always find them).
 DEFAULT_WINDOW = 300
 """The Hub's window: five minutes."""
 
+_ADVICE = (
+    "Upgrade to a PRO user or Team/Enterprise organization account (https://hf.co/pricing) "
+    "to get higher limits. See https://huggingface.co/docs/hub/rate-limits"
+)
+
 
 class FixedWindows:
     """Counts calls per key (a user name, or ``ip:<address>``) in windows of ``window`` s.
@@ -58,10 +63,20 @@ class FixedWindows:
         return True, max(0, self.quota - count), reset
 
     def message(self) -> str:
-        """The 429 message, e.g. ``you hit the quota of 1000 api requests per 5 minutes period``."""
+        """The 429 message, worded as the Hub's (hub-api.md, rate limits).
+
+        >>> print(FixedWindows(quota=1000).message())  # doctest: +NORMALIZE_WHITESPACE
+        We had to rate limit you, you hit the quota of 1000 api requests per 5 minutes
+        period. Upgrade to a PRO user or Team/Enterprise organization account
+        (https://hf.co/pricing) to get higher limits. See
+        https://huggingface.co/docs/hub/rate-limits
+        """
         if self.window % 60 == 0:
             minutes = self.window // 60
             span = f"{minutes} minute" if minutes == 1 else f"{minutes} minutes"
         else:
             span = f"{self.window} seconds"
-        return f"you hit the quota of {self.quota} api requests per {span} period"
+        return (
+            f"We had to rate limit you, you hit the quota of {self.quota} api requests per "
+            f"{span} period. {_ADVICE}"
+        )

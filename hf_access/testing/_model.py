@@ -27,10 +27,11 @@ class User:
         "email",
         "email_lower",
         "fullname",
-        "granted_wire",
+        "granter_wire",
         "id",
         "is_pro",
         "name",
+        "report_granter",
         "search",
         "verified_orgs",
         "wire",
@@ -65,7 +66,12 @@ class User:
             "verifiedOrgNames": list(verified_orgs),
         }
         self.wire: JsonDict = {**self.wire_no_email, "email": email}
-        self.granted_wire: JsonDict = {"user": name, "fullname": fullname}
+        # ``grantedBy``: in a list item the granter's user object without
+        # ``verifiedOrgNames``; in the access report only ``{fullname, user}``.
+        self.granter_wire: JsonDict = {
+            key: value for key, value in self.wire_no_email.items() if key != "verifiedOrgNames"
+        }
+        self.report_granter: JsonDict = {"fullname": fullname, "user": name}
 
     def public(self) -> FakeUser:
         """The public record of this user."""
@@ -151,8 +157,9 @@ class Request:
             item["reviewedAt"] = self.reviewed
         item["status"] = self.status
         if self.granted_by is not None and self.status == "accepted":
-            item["grantedBy"] = self.granted_by.granted_wire
-        item["fields"] = self.fields
+            item["grantedBy"] = self.granted_by.granter_wire
+        if self.fields:  # left out when the requester gave no answers
+            item["fields"] = self.fields
         return item
 
     def report_entry(self, hidden: bool) -> JsonDict:
@@ -168,7 +175,7 @@ class Request:
             entry["reviewedAt"] = self.reviewed
         entry["status"] = self.status
         if self.granted_by is not None and self.status == "accepted":
-            entry["grantedBy"] = self.granted_by.granted_wire
+            entry["grantedBy"] = self.granted_by.report_granter
         return entry
 
     def record(self) -> RequestRecord:

@@ -18,6 +18,7 @@ GatedMode = Literal["auto", "manual", False]
 """A repository's gating: ``"auto"``, ``"manual"`` or not gated (``False``)."""
 
 NO_REQUEST = "No access request found matching your criteria"
+NO_PENDING_REQUEST = "No pending access request found for this repo and this user"
 USER_NOT_FOUND = "User not found"
 INVALID_CREDENTIALS = "Invalid username or password."
 READ_ONLY = "You have read access but not the required permissions for this operation"
@@ -147,10 +148,10 @@ class Counters:
 
     ``calls`` counts requests per route name (``list_pending``, ``list_accepted``,
     ``list_rejected``, ``list_reset``, ``handle``, ``grant``, ``batch``, ``report``,
-    ``settings``, ``repo_info``, ``ask_access``, ``cancel``, and ``unknown`` for paths
-    that match no route); ``rate_limited`` counts the 429 answers served; ``faults``
-    counts injected faults by kind (``latency``, ``slow``, ``drop``, ``error_500``,
-    ``error_502``, ``error_503``).
+    ``settings``, ``repo_info``, ``repo_page``, ``ask_access``, ``cancel``, and
+    ``unknown`` for paths that match no route); ``rate_limited`` counts the 429 answers
+    served; ``faults`` counts injected faults by kind (``latency``, ``slow``, ``drop``,
+    ``drop_after``, ``error_500``, ``error_502``, ``error_503``).
     """
 
     calls: Mapping[str, int]

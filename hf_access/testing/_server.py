@@ -7,6 +7,7 @@ One middleware does what every answer shares (request id, ``RateLimit`` headers,
 from __future__ import annotations
 
 import asyncio
+import html
 import itertools
 import json
 import logging
@@ -18,6 +19,7 @@ from ._model import JsonDict, Repo, Token
 from ._records import INVALID_CREDENTIALS, FakeHubError, bad_request
 from ._state import HubState
 from ._validate import (
+    WRITE_ONLY_SETTINGS,
     decode_cursor,
     encode_cursor,
     parse_batch,
@@ -38,8 +40,8 @@ _PAGE_TYPES = "{rtype:datasets|spaces}"
 _ACCESS = f"/api/{_TYPES}/{{ns}}/{{name}}/user-access-request"
 _FAULT_MESSAGES = {500: "Internal Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 _NOT_FOUND = "Sorry, we can't find the page you are looking for."
-
-_TOKEN_KEY = "hf_access.testing.token"
+_NO_ROUTE = "unknown"  # the counter name of paths that match no route
+_ANONYMOUS = frozenset({"repo_info", "repo_page"})  # public repos need no token
 
 
 def _dumps(value: object) -> bytes:
@@ -64,6 +66,22 @@ def error_response(error: FakeHubError) -> web.Response:
     return response
 
 
+def _origin(request: web.Request) -> str:
+    """``http://host:port`` as the client called it.
+
+    Not ``request.url``: with aiohttp 3.9 and a recent yarl, building it from a host that
+    holds a port raises ``ValueError``.
+    """
+    return f"{request.scheme}://{request.host}"
+
+
+def _drop(request: web.Request) -> web.StreamResponse:
+    """Close the connection without answering (the returned answer is never sent)."""
+    if request.transport is not None:
+        request.transport.abort()
+    return web.Response(status=500)
+
+
 async def _json_body(request: web.Request) -> JsonDict:
     raw = await request.read()
     if not raw.strip():
@@ -85,24 +103,31 @@ class FakeHubApp:
         self._numbers = itertools.count(1)
 
     def build(self) -> web.Application:
-        """A new application with every route of hub-api.md."""
+        """A new application with every route of hub-api.md.
+
+        Every ``GET`` route also answers ``HEAD`` (the same answer without a body).
+        """
         app = web.Application(middlewares=[self._middleware])
         add = app.router.add_route
+
+        def get(path: str, handler: Handler, name: str) -> None:
+            resource = app.router.add_resource(path, name=name)
+            resource.add_route("GET", handler)
+            resource.add_route("HEAD", handler)
+
         for status in ("pending", "accepted", "rejected", "reset"):
-            add("GET", f"{_ACCESS}/{status}", self._lister(status), name=f"list_{status}")
+            get(f"{_ACCESS}/{status}", self._lister(status), f"list_{status}")
         add("POST", f"{_ACCESS}/handle", self.handle, name="handle")
         add("POST", f"{_ACCESS}/grant", self.grant, name="grant")
         add("POST", f"{_ACCESS}/batch", self.batch, name="batch")
         add("POST", f"{_ACCESS}/cancel", self.cancel, name="cancel")
-        add("PUT", f"/api/{_TYPES}/{{ns}}/{{name}}/settings", self.settings, name="settings")
-        add("GET", f"/api/{_TYPES}/{{ns}}/{{name}}", self.repo_info, name="repo_info")
-        add("GET", "/{ns}/{name}/user-access-report", self.report, name="report")
-        add(
-            "GET",
-            f"/{_PAGE_TYPES}/{{ns}}/{{name}}/user-access-report",
-            self.report,
-            name="report:t",
-        )
+        settings = f"/api/{_TYPES}/{{ns}}/{{name}}/settings"
+        add("PUT", settings, self.settings, name="settings")
+        # There is no GET for settings: the Hub answers 404, not 405 (hub-api.md).
+        get(settings, self.settings, f"{_NO_ROUTE}:settings")
+        get(f"/api/{_TYPES}/{{ns}}/{{name}}", self.repo_info, "repo_info")
+        get("/{ns}/{name}/user-access-report", self.report, "report")
+        get(f"/{_PAGE_TYPES}/{{ns}}/{{name}}/user-access-report", self.report, "report:t")
         add("POST", "/{ns}/{name}/ask-access", self.ask_access, name="ask_access")
         add(
             "POST",
@@ -110,6 +135,9 @@ class FakeHubApp:
             self.ask_access,
             name="ask_access:t",
         )
+        # The repository pages that ask-access redirects to; ``/api/...`` is never a page.
+        get(r"/{ns:(?!api/)[^{}/]+}/{name}", self.repo_page, "repo_page")
+        get(f"/{_PAGE_TYPES}/{{ns}}/{{name}}", self.repo_page, "repo_page:t")
         return app
 
     # -- shared by every answer --------------------------------------------------------
@@ -120,12 +148,16 @@ class FakeHubApp:
         traffic = state.traffic
         match = request.match_info
         route = match.route.name
-        missing = match.http_exception is not None or (
-            route == "batch" and not traffic.batch_enabled  # an older Hub: no such route
+        counted = _NO_ROUTE if route is None else route.split(":")[0]
+        missing = (
+            match.http_exception is not None
+            or counted == _NO_ROUTE
+            or (route == "batch" and not traffic.batch_enabled)  # an older Hub: no such route
         )
-        token = state.token(request.headers.get("Authorization"))
+        authorization = request.headers.get("Authorization")
+        token = state.token(authorization)
         admission = traffic.admit(
-            "unknown" if missing or route is None else route.split(":")[0],
+            _NO_ROUTE if missing else counted,
             token.user.name if token is not None else f"ip:{request.remote}",
         )
         windows = traffic.windows
@@ -135,14 +167,12 @@ class FakeHubApp:
             "RateLimit-Policy": f'"fixed window";"api";q={windows.quota};w={windows.window}',
         }
         response: web.StreamResponse
+        plan = admission.plan
         try:
-            plan = admission.plan
             if plan.delay_s:
                 await asyncio.sleep(plan.delay_s)
             if plan.drop:
-                if request.transport is not None:
-                    request.transport.abort()
-                return web.Response(status=500)  # never reaches the client
+                return _drop(request)
             if plan.error_status is not None:
                 message = _FAULT_MESSAGES.get(plan.error_status, "Server Error")
                 raise FakeHubError(plan.error_status, message)
@@ -151,23 +181,38 @@ class FakeHubApp:
                 if exception is None or exception.status == 404:
                     raise FakeHubError(404, _NOT_FOUND)
                 raise FakeHubError(exception.status, exception.reason)
-            if token is None:
+            # No token at all is fine where the Hub serves anonymous callers; a token it
+            # does not know is always refused [open for anonymous routes].
+            if token is None and not (counted in _ANONYMOUS and authorization is None):
                 raise FakeHubError(401, INVALID_CREDENTIALS)
             if not admission.allowed:
                 traffic.count_rate_limited()
                 retry = {"Retry-After": str(admission.reset)}
                 raise FakeHubError(429, windows.message(), headers=retry)
-            request[_TOKEN_KEY] = token
             response = await handler(request)
         except FakeHubError as error:
             response = error_response(error)
         except web.HTTPException as exception:
             response = error_response(FakeHubError(exception.status, exception.reason))
+        except ConnectionError:
+            # The client went away while its body was read: nobody to answer, nothing to log
+            # beyond a line at DEBUG.
+            logger.debug("fake Hub: client gone during %s %s", request.method, request.path)
+            return _drop(request)
         except Exception:
             logger.exception("fake Hub: unexpected error on %s %s", request.method, request.path)
             response = error_response(FakeHubError(500, "Internal Error"))
+        if plan.drop_after:  # handled (a change is applied), then the answer is lost
+            return _drop(request)
         response.headers.update(headers)
         return response
+
+    def _token(self, request: web.Request) -> Token:
+        """The caller's token (the middleware has refused requests without a known one)."""
+        token = self.state.token(request.headers.get("Authorization"))
+        if token is None:
+            raise FakeHubError(401, INVALID_CREDENTIALS)
+        return token
 
     def _repo(self, request: web.Request) -> Repo:
         info = request.match_info
@@ -175,7 +220,7 @@ class FakeHubApp:
         return self.state.repo(repo_type, f"{info['ns']}/{info['name']}")
 
     def _owner_repo(self, request: web.Request) -> tuple[Token, Repo]:
-        token: Token = request[_TOKEN_KEY]
+        token = self._token(request)
         repo = self._repo(request)
         self.state.check_write(token, repo)
         return token, repo
@@ -199,7 +244,8 @@ class FakeHubApp:
             if next_key is not None:
                 pairs = [(key, value) for key, value in query.items() if key != "cursor"]
                 pairs.append(("cursor", encode_cursor(next_key)))
-                response.headers["Link"] = f'<{request.url.with_query(pairs)}>; rel="next"'
+                url = f"{_origin(request)}{request.rel_url.with_query(pairs)}"
+                response.headers["Link"] = f'<{url}>; rel="next"'
             return response
 
         return list_requests
@@ -234,28 +280,41 @@ class FakeHubApp:
         _, repo = self._owner_repo(request)
         values = parse_settings(await _json_body(request))
         self.state.update_settings(repo, values)
-        return json_response(values)  # echoes only what was sent
+        # Echoes what was sent, except the write-only notification settings.
+        return json_response({k: v for k, v in values.items() if k not in WRITE_ONLY_SETTINGS})
 
     async def repo_info(self, request: web.Request) -> web.StreamResponse:
-        # Any valid token may read a repository's gating mode (``?expand[]=gated``).
+        # Anyone, even without a token, may read a public repository's gating mode
+        # (``?expand[]=gated``); every repository of the fake is public.
         repo = self._repo(request)
         return json_response({"_id": repo.id, "id": repo.repo_id, "gated": repo.gated})
+
+    async def repo_page(self, request: web.Request) -> web.StreamResponse:
+        # The page ask-access redirects to: a stand-in for the Hub's HTML page.
+        repo = self._repo(request)
+        title = html.escape(repo.repo_id)
+        page = f"<!doctype html><title>{title}</title><h1>{title}</h1>\n"
+        return web.Response(text=page, content_type="text/html")
 
     # -- requester side ----------------------------------------------------------------
 
     async def ask_access(self, request: web.Request) -> web.StreamResponse:
-        token: Token = request[_TOKEN_KEY]
+        token = self._token(request)
         repo = self._repo(request)
         if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
             form = await request.post()
             fields: JsonDict = {key: str(value) for key, value in form.items()}
         else:
             fields = await _json_body(request)
-        status = self.state.ask_access(repo, token.user, fields)
-        return json_response({"status": status})
+        self.state.ask_access(repo, token.user, fields)
+        # The Hub answers every ask (again, or from a rejected user) with a redirect to the
+        # repository's page, without a body (hub-api.md, the requester's side).
+        page = repo.repo_id if repo.repo_type == "model" else f"{repo.repo_type}s/{repo.repo_id}"
+        location = f"{_origin(request)}/{page}"
+        return web.Response(status=303, headers={"Location": location})
 
     async def cancel(self, request: web.Request) -> web.StreamResponse:
-        token: Token = request[_TOKEN_KEY]
+        token = self._token(request)
         repo = self._repo(request)
         self.state.cancel_own(repo, token.user)
-        return json_response({})
+        return json_response({"ok": True})

@@ -19,6 +19,7 @@ from ._limits import DEFAULT_WINDOW
 from ._model import JsonDict, Repo, Request, Token, User, object_id
 from ._records import (
     ALREADY_GRANTED,
+    NO_PENDING_REQUEST,
     NO_REQUEST,
     READ_ONLY,
     REPO_TYPES,
@@ -38,7 +39,6 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 NOT_GATED = "This repository is not gated"
-REJECTED = "Your request to access this repo has been rejected by the repo's authors"
 
 
 def _locked(
@@ -175,13 +175,15 @@ class HubState:
 
     @staticmethod
     def check_write(token: Token, repo: Repo) -> None:
-        """403 unless the token may manage the repository."""
-        if token.role != "write":
+        """403 unless the token may manage the repository.
+
+        The Hub gives the same message to a read token and to a write token whose user has
+        no rights on the repository's namespace (hub-api.md, outcomes and errors).
+        """
+        if token.role != "write" or (
+            token.namespaces is not None and repo.namespace not in token.namespaces
+        ):
             raise FakeHubError(403, READ_ONLY)
-        if token.namespaces is not None and repo.namespace not in token.namespaces:
-            raise FakeHubError(
-                403, f"This token does not grant write access to the namespace {repo.namespace}"
-            )
 
     # -- owner side --------------------------------------------------------------------
 
@@ -293,7 +295,8 @@ class HubState:
 
     @_locked
     def update_settings(self, repo: Repo, values: Mapping[str, object]) -> None:
-        # Switching modes never touches stored requests (manual->auto accepts nobody).
+        # Every value is stored (the write-only ones too, for inspection); switching modes
+        # never touches stored requests (manual->auto accepts nobody).
         repo.gated = as_gated(values.get("gated", repo.gated))
         repo.settings.update(values)
 
@@ -304,10 +307,10 @@ class HubState:
         self._check_gated(repo)
         request = repo.by_user.get(user.name)
         if request is not None:
-            if request.status in ("pending", "accepted"):
-                return request.status  # asking again changes nothing
-            if request.status == "rejected":
-                raise FakeHubError(403, REJECTED)
+            if request.status != "reset":
+                # Asking again changes nothing; a rejected user's request is silently
+                # kept rejected (hub-api.md, the requester's side).
+                return request.status
             repo.delete(request)  # reset: the user may ask again, as a new request
         status = "accepted" if repo.gated == "auto" else "pending"
         now = self.now_ms()
@@ -321,7 +324,7 @@ class HubState:
     def cancel_own(self, repo: Repo, user: User) -> None:
         request = repo.by_user.get(user.name)
         if request is None or request.status != "pending":
-            raise FakeHubError(404, NO_REQUEST)
+            raise FakeHubError(404, NO_PENDING_REQUEST)
         repo.delete(request)
 
     # -- inspection ------------------------------------------------------------------

@@ -60,7 +60,7 @@ def hub() -> Iterator[FakeHub]:
         server.add_repo(REPO)
         server.seed_pending(REPO, 5)
         server.add_user("owner2")
-        server.add_token(SECRET, user="owner2", role="write")
+        server.add_token(SECRET, user="owner2", role="write", namespaces=["acme"])
         yield server
 
 

@@ -49,6 +49,7 @@ class Api:
         data: Any = None,
         params: Any = None,
         absolute: bool = False,
+        follow: bool = False,
     ) -> Reply:
         headers = {}
         if token == "owner":
@@ -57,7 +58,13 @@ class Api:
             headers["Authorization"] = f"Bearer {token}"
         url = path if absolute else self.hub.url + path
         async with self.session.request(
-            method, url, headers=headers, json=json, data=data, params=params
+            method,
+            url,
+            headers=headers,
+            json=json,
+            data=data,
+            params=params,
+            allow_redirects=follow,  # see redirects (ask-access answers 303) as they come
         ) as response:
             body: Any
             if response.content_type == "application/json":

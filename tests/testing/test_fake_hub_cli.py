@@ -96,7 +96,7 @@ def test_parser_reads_every_option() -> None:
             "--window=30",
         ]
     )
-    assert options.token == [("t1", "read", "owner"), ("t2", "write", "bob")]
+    assert options.token == [("t1", "read", "owner", None), ("t2", "write", "bob", None)]
     hub = make_hub(options)
     repo = hub.repo("a/b", repo_type="dataset")
     assert (repo.gated, repo.hide_requesters) == ("auto", True)

@@ -124,3 +124,38 @@ def test_update_repo_settings_gated(served: FakeHub, hf: HfApi) -> None:
     assert served.repo(REPO).gated == "auto"
     hf.update_repo_settings(REPO, gated=False)
     assert served.repo(REPO).gated is False
+
+
+def test_anonymous_gating_read(served: FakeHub) -> None:
+    # The one flow that failed before: reading a public repo's gating needs no token.
+    anonymous = HfApi(endpoint=served.url, token=False)
+    assert anonymous.model_info(REPO, expand=["gated"]).gated == "manual"
+    served.add_repo("owner/auto-data", repo_type="dataset", gated="auto")
+    assert anonymous.dataset_info("owner/auto-data", expand=["gated"]).gated == "auto"
+    with pytest.raises(RepositoryNotFoundError):
+        anonymous.model_info("owner/missing", expand=["gated"])
+
+
+def test_fields_are_none_without_answers(served: FakeHub, hf: HfApi) -> None:
+    served.seed_pending(REPO, 1)
+    served.add_user("alice")
+    served.ask_access(REPO, "alice", fields={"Company": "ACME"})
+    fields = {r.username: r.fields for r in hf.list_pending_access_requests(REPO)}
+    assert fields == {"user-000000": None, "alice": {"Company": "ACME"}}
+
+
+def test_token_of_a_user_without_rights_is_refused(served: FakeHub) -> None:
+    served.add_user("other")
+    served.add_token("hf_other", user="other", role="write")  # rights on other/... only
+    served.seed_pending(REPO, 1)
+    other = HfApi(endpoint=served.url, token="hf_other")
+    with pytest.raises(HfHubHTTPError) as refused:
+        other.accept_access_request(REPO, "user-000000")
+    assert _status(refused) == 403
+    assert "required permissions" in str(refused.value)
+    assert served.request_status(REPO, "user-000000") == "pending"
+
+
+def test_update_repo_settings_visibility(served: FakeHub, hf: HfApi) -> None:
+    hf.update_repo_settings(REPO, private=True)
+    assert served.repo(REPO).settings["visibility"] == "private"

@@ -47,7 +47,15 @@ async def test_accepted_item_has_reviewed_at_and_granted_by(
     [item] = (await api.get(f"{ACCESS}/accepted")).body
     assert item["reviewedAt"] == "2026-10-06T11:31:00.250Z"
     assert item["timestamp"] == "2026-10-06T11:30:00.000Z"
-    assert item["grantedBy"] == {"user": "owner", "fullname": "Repo Owner"}
+    owner = hub.user("owner")
+    assert item["grantedBy"] == {
+        "_id": owner.id,
+        "user": "owner",
+        "fullname": "Repo Owner",
+        "avatarUrl": item["grantedBy"]["avatarUrl"],
+        "isPro": False,
+        "type": "user",
+    }
     assert item["user"]["email"] == "user-000000@example.org"
 
 

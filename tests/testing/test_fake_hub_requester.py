@@ -6,9 +6,14 @@ import pytest
 
 from hf_access.testing import FakeHub, FakeHubError, ManualClock
 
-from ._helpers import ACCESS, REPO, Api
+from ._helpers import ACCESS, REPO, Api, Reply
 
 ALICE = "hf_alice"
+
+
+def redirected_to_page(reply: Reply, hub: FakeHub, page: str = REPO) -> bool:
+    """The Hub's answer to every ask-access: 303 to the repo page, no body."""
+    return (reply.status, reply.headers["Location"], reply.body) == (303, f"{hub.url}/{page}", "")
 
 
 @pytest.fixture
@@ -20,7 +25,7 @@ def alice(hub: FakeHub) -> str:
 
 async def test_manual_repo_queues_the_request(hub: FakeHub, api: Api, alice: str) -> None:
     reply = await api.post(f"/{REPO}/ask-access", token=ALICE, json={"Company": "ACME"})
-    assert (reply.status, reply.body) == (200, {"status": "pending"})
+    assert redirected_to_page(reply, hub)
     record = hub.snapshot(REPO)["alice"]
     assert record.status == "pending"
     assert record.fields == {"Company": "ACME"}
@@ -31,14 +36,14 @@ async def test_manual_repo_queues_the_request(hub: FakeHub, api: Api, alice: str
 async def test_form_body_becomes_fields(hub: FakeHub, api: Api, alice: str) -> None:
     form = {"Country": "FR", "Use": "research"}
     reply = await api.post(f"/{REPO}/ask-access", token=ALICE, data=form)
-    assert reply.status == 200
+    assert reply.status == 303
     assert hub.snapshot(REPO)["alice"].fields == form
 
 
 async def test_auto_repo_accepts_at_once(hub: FakeHub, api: Api, alice: str) -> None:
     hub.add_repo("owner/auto", gated="auto")
     reply = await api.post("/owner/auto/ask-access", token=ALICE)
-    assert reply.body == {"status": "accepted"}
+    assert redirected_to_page(reply, hub, "owner/auto")
     [item] = (await api.get("/api/models/owner/auto/user-access-request/accepted")).body
     assert item["user"]["user"] == "alice"
     assert "grantedBy" not in item
@@ -50,21 +55,22 @@ async def test_asking_again_changes_nothing(
     await api.post(f"/{REPO}/ask-access", token=ALICE)
     first = hub.snapshot(REPO)["alice"]
     clock.advance(10)
-    assert (await api.post(f"/{REPO}/ask-access", token=ALICE)).body == {"status": "pending"}
+    assert redirected_to_page(await api.post(f"/{REPO}/ask-access", token=ALICE), hub)
     assert hub.snapshot(REPO)["alice"] == first
     await api.handle("accepted", user="alice")
-    assert (await api.post(f"/{REPO}/ask-access", token=ALICE)).body == {"status": "accepted"}
+    assert redirected_to_page(await api.post(f"/{REPO}/ask-access", token=ALICE), hub)
+    assert hub.request_status(REPO, "alice") == "accepted"
 
 
 async def test_rejected_users_stay_rejected(hub: FakeHub, api: Api, alice: str) -> None:
     await api.post(f"/{REPO}/ask-access", token=ALICE)
     await api.handle("rejected", user="alice")
-    reply = await api.post(f"/{REPO}/ask-access", token=ALICE)
-    assert reply.status == 403
-    assert hub.request_status(REPO, "alice") == "rejected"
-    with pytest.raises(FakeHubError) as caught:
-        hub.ask_access(REPO, "alice")
-    assert caught.value.status == 403
+    before = hub.snapshot(REPO)["alice"]
+    reply = await api.post(f"/{REPO}/ask-access", token=ALICE, json={"Why": "please"})
+    assert redirected_to_page(reply, hub)  # silently ignored
+    assert hub.snapshot(REPO)["alice"] == before
+    assert hub.ask_access(REPO, "alice") == "rejected"
+    assert hub.snapshot(REPO)["alice"] == before
 
 
 async def test_reset_users_ask_again_with_a_new_timestamp(
@@ -76,7 +82,7 @@ async def test_reset_users_ask_again_with_a_new_timestamp(
     old = hub.snapshot(REPO)["alice"]
     clock.advance(3600)
     reply = await api.post(f"/{REPO}/ask-access", token=ALICE, json={"Why": "again"})
-    assert reply.body == {"status": "pending"}
+    assert redirected_to_page(reply, hub)
     new = hub.snapshot(REPO)["alice"]
     assert new.timestamp == "2026-10-06T12:30:00.000Z" != old.timestamp
     assert new.request_id != old.request_id
@@ -88,9 +94,11 @@ async def test_reset_users_ask_again_with_a_new_timestamp(
 async def test_dataset_and_space_ask_access(hub: FakeHub, api: Api, alice: str) -> None:
     hub.add_repo("owner/data", repo_type="dataset")
     hub.add_repo("owner/app", repo_type="space", gated="auto")
-    assert (await api.post("/datasets/owner/data/ask-access", token=ALICE)).status == 200
+    reply = await api.post("/datasets/owner/data/ask-access", token=ALICE)
+    assert redirected_to_page(reply, hub, "datasets/owner/data")
     assert hub.request_status("owner/data", "alice", repo_type="dataset") == "pending"
-    assert (await api.post("/spaces/owner/app/ask-access", token=ALICE)).status == 200
+    reply = await api.post("/spaces/owner/app/ask-access", token=ALICE)
+    assert redirected_to_page(reply, hub, "spaces/owner/app")
     assert hub.request_status("owner/app", "alice", repo_type="space") == "accepted"
     assert hub.request_status(REPO, "alice") is None
 
@@ -108,10 +116,12 @@ async def test_not_gated_repo_refuses_requests(hub: FakeHub, api: Api, alice: st
 async def test_requester_cancels_their_pending_request(hub: FakeHub, api: Api, alice: str) -> None:
     await api.post(f"/{REPO}/ask-access", token=ALICE)
     reply = await api.post(f"{ACCESS}/cancel", token=ALICE)
-    assert (reply.status, reply.body) == (200, {})
+    assert (reply.status, reply.body) == (200, {"ok": True})
     assert hub.request_status(REPO, "alice") is None
     again = await api.post(f"{ACCESS}/cancel", token=ALICE)
-    assert (again.status, again.error) == (404, "No access request found matching your criteria")
+    message = "No pending access request found for this repo and this user"
+    assert (again.status, again.error, again.headers["X-Error-Message"]) == (404, message, message)
+    assert "X-Error-Code" not in again.headers
     assert hub.counters.calls["cancel"] == 2
 
 
@@ -128,10 +138,14 @@ def test_programmatic_ask_access_follows_the_same_rules() -> None:
     hub = FakeHub()
     hub.add_repo("acme/manual")
     hub.add_repo("acme/auto", gated="auto")
+    hub.add_repo("acme/open", gated=False)
     hub.add_user("bob")
     assert hub.ask_access("acme/manual", "bob", fields={"a": 1}) == "pending"
     assert hub.ask_access("acme/manual", "bob") == "pending"
     assert hub.ask_access("acme/auto", "bob") == "accepted"
+    with pytest.raises(FakeHubError) as not_gated:
+        hub.ask_access("acme/open", "bob")
+    assert not_gated.value.status == 400
     with pytest.raises(FakeHubError, match="User not found"):
         hub.ask_access("acme/manual", "ghost")
     with pytest.raises(FakeHubError) as caught:

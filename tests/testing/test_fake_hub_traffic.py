@@ -19,7 +19,7 @@ async def limited(clock: ManualClock) -> AsyncIterator[Api]:
     async with FakeHub(clock=clock, quota=3, window=300) as hub:
         hub.add_repo(REPO)
         hub.add_user("alice")
-        hub.add_token("hf_alice", user="alice")
+        hub.add_token("hf_alice", user="alice", namespaces=["owner"])
         async with aiohttp.ClientSession() as session:
             yield Api(session, hub)
 
@@ -55,7 +55,11 @@ async def test_quota_answers_429_then_resets_with_the_window(
         assert reply.headers["RateLimit-Policy"] == '"fixed window";"api";q=3;w=300'
     refused = await api.get(PENDING)
     assert refused.status == 429
-    message = "you hit the quota of 3 api requests per 5 minutes period"
+    message = (
+        "We had to rate limit you, you hit the quota of 3 api requests per 5 minutes period. "
+        "Upgrade to a PRO user or Team/Enterprise organization account (https://hf.co/pricing)"
+        " to get higher limits. See https://huggingface.co/docs/hub/rate-limits"
+    )
     assert refused.error == message
     assert refused.headers["X-Error-Message"] == message
     assert refused.headers["Retry-After"] == "200"
@@ -98,7 +102,7 @@ async def test_window_message_in_seconds(clock: ManualClock) -> None:
         api = Api(s, hub)
         await api.get("/api/models/a/b")
         reply = await api.get("/api/models/a/b")
-        assert reply.error == "you hit the quota of 1 api requests per 45 seconds period"
+        assert "you hit the quota of 1 api requests per 45 seconds period. " in reply.error
 
 
 async def test_set_rate_limit_at_runtime(hub: FakeHub, api: Api) -> None:
@@ -150,6 +154,53 @@ async def test_dropped_connection(hub: FakeHub, api: Api) -> None:
     assert (await api.handle("accepted", user="user-000000")).status == 200
 
 
+async def test_drop_after_applies_the_change_then_drops_the_answer(hub: FakeHub, api: Api) -> None:
+    hub.seed_pending(REPO, 3)
+    hub.set_faults(Faults(drop_after_rate=1.0))
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await api.handle("accepted", user="user-000000")
+    assert hub.request_status(REPO, "user-000000") == "accepted"  # applied, answer lost
+    body = {"status": "rejected", "requests": [{"user": "user-000001"}, {"user": "user-000002"}]}
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await api.post(f"{ACCESS}/batch", json=body)
+    assert hub.request_status(REPO, "user-000001") == "rejected"
+    assert hub.request_status(REPO, "user-000002") == "rejected"
+    assert hub.counters.faults == {"drop_after": 2}
+    assert hub.counters.calls == {"handle": 1, "batch": 1}
+    hub.set_faults(None)
+    assert (await api.handle("pending", user="user-000000")).status == 200
+
+
+async def test_drop_after_is_seeded_like_the_other_faults() -> None:
+    async def run() -> list[str]:
+        faults = Faults(drop_after_rate=0.5, seed=99)
+        outcomes = []
+        async with FakeHub(faults=faults) as hub, aiohttp.ClientSession() as session:
+            hub.add_repo(REPO)
+            names = hub.seed_pending(REPO, 20)
+            api = Api(session, hub)
+            for name in names:
+                try:
+                    outcomes.append(str((await api.handle("accepted", user=name)).status))
+                except aiohttp.ServerDisconnectedError:
+                    outcomes.append("dropped")
+            # Every change was applied, answered or not.
+            assert {hub.request_status(REPO, name) for name in names} == {"accepted"}
+            assert hub.counters.faults["drop_after"] == outcomes.count("dropped")
+        return outcomes
+
+    first, second = await run(), await run()
+    assert first == second
+    assert set(first) == {"200", "dropped"}
+
+
+async def test_a_failed_call_is_dropped_too_and_changes_nothing(hub: FakeHub, api: Api) -> None:
+    hub.set_faults(Faults(drop_after_rate=1.0))
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await api.handle("accepted", user="ghost")  # a 404 that never arrives
+    assert hub.snapshot(REPO) == {}
+
+
 async def test_latency_and_slow_answers_are_counted(hub: FakeHub, api: Api) -> None:
     hub.set_faults(Faults(latency_ms=(0.5, 1.0), slow_rate=1.0, slow_ms=1.0))
     for _ in range(3):
@@ -161,6 +212,7 @@ def test_fault_settings_are_validated() -> None:
     for bad in (
         {"error_rate": 1.5},
         {"drop_rate": -0.1},
+        {"drop_after_rate": 2.0},
         {"latency_ms": -1},
         {"latency_ms": (5, 1)},
         {"error_statuses": (404,)},

@@ -29,7 +29,6 @@ JsonDict = dict[str, Any]
 API = "/api/v4"
 _TARGET = API + "/{kind:projects|groups}/{id}"
 _PUBLIC = frozenset({"list_users", "get_target"})
-_AUTH_KEY = "hf_access.testing.gitlab.auth"
 MAX_TOTAL = 10_000  # above this GitLab drops X-Total, X-Total-Pages and rel="last"
 
 logger = logging.getLogger("hf_access.testing.gitlab")
@@ -90,6 +89,8 @@ class GitLabApp:
         state = self.state
         match = request.match_info
         route = match.route.name if match.http_exception is None else None
+        exception = match.http_exception
+        wrong_method = exception if isinstance(exception, web.HTTPMethodNotAllowed) else None
         state.counters[route or "unknown"] += 1
         headers = {"X-Request-Id": f"01FAKE{next(self._ids):020d}"}
         response: web.StreamResponse
@@ -105,17 +106,25 @@ class GitLabApp:
             elif faults:
                 status = faults.pop(0)
                 raise FakeGitLabError(status, f"{status} Fake Fault")
+            elif wrong_method is not None:  # a known path, another method: 405 (Grape's)
+                allow = ", ".join(sorted(wrong_method.allowed_methods))
+                raise FakeGitLabError(405, "405 Not Allowed", key="error", headers={"Allow": allow})
             elif route is None:
                 raise FakeGitLabError(404, "404 Not Found", key="error")
             elif auth is None and route not in _PUBLIC:
                 raise FakeGitLabError(401, UNAUTHORIZED)
             else:
-                request[_AUTH_KEY] = auth or (None, 0)
                 response = await handler(request)
         except FakeGitLabError as error:
             response = _error(error)
         except web.HTTPException as exc:
             response = _error(FakeGitLabError(exc.status, f"{exc.status} {exc.reason}"))
+        except ConnectionError:
+            # The client went away while its body was read: nobody to answer, no traceback.
+            logger.debug("fake GitLab: client gone during %s %s", request.method, request.path)
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=500)  # never sent
         except Exception:
             logger.exception("fake GitLab: error on %s %s", request.method, request.path)
             response = _error(FakeGitLabError(500, "500 Internal Server Error"))
@@ -123,8 +132,19 @@ class GitLabApp:
         state.statuses[response.status] += 1
         return response
 
+    def _auth(self, request: web.Request) -> tuple[int | None, int]:
+        """``(user id, token level)`` of the caller (``(None, 0)`` when anonymous).
+
+        Read again from the headers the middleware checked (no per-request storage: its
+        string keys warn on aiohttp 3.14 and ``web.RequestKey`` is missing on 3.9).
+        """
+        state = self.state
+        headers = request.headers
+        auth = state.authenticate(headers.get("PRIVATE-TOKEN"), headers.get("Authorization"))
+        return auth or (None, 0)
+
     def _target(self, request: web.Request) -> tuple[FakeTarget, int | None, int]:
-        user_id, token_level = request[_AUTH_KEY]
+        user_id, token_level = self._auth(request)
         kind = PROJECT if request.match_info["kind"] == "projects" else GROUP
         target = self.state.target(kind, request.match_info["id"])
         return self.state.visible(user_id, target, token_level), user_id, token_level
@@ -172,7 +192,8 @@ class GitLabApp:
 
         def link(number: int) -> str:
             pairs = [(k, v) for k, v in query.items() if k != "page"] + [("page", str(number))]
-            return str(request.url.with_query(pairs))
+            # Not request.url: aiohttp 3.9 with a recent yarl cannot build it (host:port).
+            return f"{request.scheme}://{request.host}{request.rel_url.with_query(pairs)}"
 
         rels = []
         if page > 1:
@@ -264,11 +285,11 @@ class GitLabApp:
         return self._page(request, users)
 
     async def current_user(self, request: web.Request) -> web.StreamResponse:
-        user_id, _ = request[_AUTH_KEY]
+        user_id, _ = self._auth(request)
+        assert user_id is not None  # the middleware refused anonymous callers
         return _json(self._user(request, self.state.users[user_id]))
 
     async def get_target(self, request: web.Request) -> web.StreamResponse:
-        request[_AUTH_KEY] = request.get(_AUTH_KEY, (None, 0))
         target, _, _ = self._target(request)
         root = f"{request.scheme}://{request.host}"
         return _json(
