@@ -65,6 +65,7 @@ class FakeHub(ListingSeeding, LocalServer):
         self._state = HubState(clock or time.time, quota=quota, window=window, faults=faults)
         self._state.traffic.batch_enabled = batch_enabled
         self._state.add_user(OWNER, fullname="Repo Owner")
+        self._state.superusers.add(OWNER)
         self._state.add_token(OWNER_TOKEN, user=OWNER, role="write", namespaces=None)
         super().__init__(port)
 
@@ -128,18 +129,17 @@ class FakeHub(ListingSeeding, LocalServer):
         """Let ``token`` authenticate ``user`` (who must exist).
 
         ``role="read"`` gets 403 on owner calls. A write token manages the repositories
-        of ``namespaces``; by default those its user has rights on: every namespace for
-        ``owner``, the user's own namespace (``alice/...``) for anyone else. A token
-        without rights on a repository gets the Hub's 403 "You have read access but not
-        the required permissions for this operation".
+        of ``namespaces`` when they are given; by default it has its user's rights: every
+        namespace for ``owner``; for anyone else the user's own namespace (``alice/...``)
+        and the organisations where the user is ``admin`` or ``write`` (:meth:`add_org`).
+        A token without rights on a repository gets the Hub's 403 "You have read access
+        but not the required permissions for this operation".
 
         >>> hub = FakeHub()
         >>> _ = hub.add_user("alice")
         >>> hub.add_token("hf_alice", user="alice", role="read")
         >>> hub.add_token("hf_alice_acme", user="alice", namespaces=["alice", "acme"])
         """
-        if namespaces is None and user != OWNER:
-            namespaces = (user,)
         self._state.add_token(token, user=user, role=role, namespaces=namespaces)
 
     def seed_pending(

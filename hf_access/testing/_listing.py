@@ -7,81 +7,29 @@ Routes (hub-api.md, "Repos of a namespace, and who the token is"):
 * ``GET /api/models|datasets|spaces?author=NS&expand[]=gated``: a namespace's repos, paged
   with ``limit`` (default and maximum 1000 [open]) and a ``Link: rel="next"`` header.
 
-Organisations and private repos live here, next to the state they extend, so that the
-rest of the fake Hub does not need to know about them. :class:`ListingSeeding` gives
+Organisations and private repos are kept by the state (``HubState.directory``), which
+also decides who may read and manage a repo; :class:`ListingSeeding` gives
 :class:`~hf_access.testing.FakeHub` its seeding methods for them.
 """
 
 from __future__ import annotations
 
-import threading
-import weakref
 from collections.abc import Iterable, Mapping, Sequence
 
-import attrs
 from aiohttp import web
 
-from ._model import JsonDict, Repo, Request, Token
+from ._model import JsonDict, Repo, Request
 from ._records import REPO_TYPES, GatedMode, bad_request, format_ms
-from ._server import _TOKEN_KEY, json_response
+from ._server import caller, json_response, next_link
 from ._state import HubState
 from ._validate import MAX_LIMIT, MIN_LIMIT
 
-__all__ = ["ORG_ROLES", "Directory", "ListingSeeding", "register_listing"]
+__all__ = ["ORG_ROLES", "ListingSeeding", "register_listing"]
 
 ORG_ROLES = ("admin", "write", "contributor", "read")
 """The roles a user can have in an organisation (``roleInOrg``)."""
 
 _TYPE_PATHS = "{rtype:models|datasets|spaces}"
-
-
-@attrs.define
-class Directory:
-    """Organisations (name -> {member: role}) and the set of private repos."""
-
-    orgs: dict[str, dict[str, str]] = attrs.field(factory=dict)
-    private: set[tuple[str, str]] = attrs.field(factory=set)
-    lock: threading.Lock = attrs.field(factory=threading.Lock)
-
-    def orgs_of(self, user: str) -> list[tuple[str, str]]:
-        """``[(org, role)]`` of ``user``, in the order the organisations were added."""
-        with self.lock:
-            return [(org, m[user]) for org, m in self.orgs.items() if user in m]
-
-    def is_member(self, user: str, namespace: str) -> bool:
-        with self.lock:
-            return user in self.orgs.get(namespace, {})
-
-    def is_private(self, repo: Repo) -> bool:
-        with self.lock:
-            return (repo.repo_type, repo.repo_id) in self.private
-
-
-_DIRECTORIES: weakref.WeakKeyDictionary[HubState, Directory] = weakref.WeakKeyDictionary()
-_DIRECTORIES_LOCK = threading.Lock()
-
-
-def _directory(state: HubState) -> Directory:
-    """The directory that goes with a hub's state (created on first use)."""
-    with _DIRECTORIES_LOCK:
-        directory = _DIRECTORIES.get(state)
-        if directory is None:
-            directory = _DIRECTORIES[state] = Directory()
-        return directory
-
-
-def _can_read(state: HubState, token: Token, repo: Repo) -> bool:
-    """Public repos are listed to everyone; private ones to whoever can read them."""
-    directory = _directory(state)
-    if not directory.is_private(repo):
-        return True
-    user = token.user.name
-    if user == repo.namespace or directory.is_member(user, repo.namespace):
-        return True
-    # A write token allowed on the namespace manages it (the owner token: every namespace).
-    return token.role == "write" and (
-        token.namespaces is None or repo.namespace in token.namespaces
-    )
 
 
 def _limit(raw: str | None) -> int:
@@ -113,11 +61,11 @@ class ListingRoutes:
         self.state = state
 
     async def whoami(self, request: web.Request) -> web.StreamResponse:
-        token: Token = request[_TOKEN_KEY]
+        token = caller(self.state, request)
         user = token.user
         orgs = [
             {"type": "org", "name": org, "fullname": org, "roleInOrg": role}
-            for org, role in _directory(self.state).orgs_of(user.name)
+            for org, role in self.state.directory.orgs_of(user.name)
         ]
         access: JsonDict = {"displayName": "fake token", "role": token.role}
         if token.namespaces is not None:
@@ -149,7 +97,8 @@ class ListingRoutes:
         )
 
     async def list_repos(self, request: web.Request) -> web.StreamResponse:
-        token: Token = request[_TOKEN_KEY]
+        # Anonymous callers see the public repos [open: the Hub's public listing].
+        token = self.state.token(request.headers.get("Authorization"))
         repo_type = request.match_info["rtype"][:-1]
         query = request.query
         limit = _limit(query.get("limit"))
@@ -160,7 +109,7 @@ class ListingRoutes:
         except ValueError:
             raise bad_request("Invalid cursor") from None
         state = self.state
-        directory = _directory(state)
+        directory = state.directory
         with state.lock:
             # Creation order [open: the Hub's default order for an author listing is not
             # recorded; a stable order is what paging needs].
@@ -169,14 +118,12 @@ class ListingRoutes:
                 for (rtype, _), repo in state.repos.items()
                 if rtype == repo_type and (author is None or repo.namespace == author)
             ]
-        visible = [repo for repo in repos if _can_read(state, token, repo)]
+        visible = [repo for repo in repos if state.may_read(token, repo)]
         page = visible[start : start + limit]
         items = [_repo_item(repo, directory.is_private(repo), expand) for repo in page]
         response = json_response(items)
         if start + limit < len(visible):
-            pairs = [(key, value) for key, value in query.items() if key != "cursor"]
-            pairs.append(("cursor", str(start + limit)))
-            response.headers["Link"] = f'<{request.url.with_query(pairs)}>; rel="next"'
+            response.headers["Link"] = next_link(request, str(start + limit))
         return response
 
 
@@ -208,7 +155,7 @@ class ListingSeeding:
             if role not in ORG_ROLES:
                 raise ValueError(f"role must be one of {ORG_ROLES}, got {role!r}")
             self._state.user(user)  # FakeHubError (404) for an unknown user
-        directory = _directory(self._state)
+        directory = self._state.directory
         with directory.lock:
             if name in directory.orgs:
                 raise ValueError(f"organisation {name!r} already exists")
@@ -217,7 +164,7 @@ class ListingSeeding:
     def set_private(self, repo_id: str, private: bool = True, *, repo_type: str = "model") -> None:
         """Make a repo private (listed only to tokens that can read it) or public again."""
         repo = self._state.repo(repo_type, repo_id)
-        directory = _directory(self._state)
+        directory = self._state.directory
         with directory.lock:
             if private:
                 directory.private.add((repo.repo_type, repo.repo_id))

@@ -7,7 +7,10 @@ The wire dictionaries of a user are built once, when the user is created, so tha
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Mapping
+
+import attrs
 
 from ._index import Key, SortedKeys
 from ._records import STATUSES, FakeRepo, FakeUser, GatedMode, RequestRecord
@@ -253,3 +256,33 @@ class Repo:
             self.hide_requesters,
             dict(self.settings),
         )
+
+
+WRITE_ROLES = ("admin", "write")
+"""Organisation roles that may manage the organisation's repos (and their requests)."""
+
+
+@attrs.define
+class Directory:
+    """Organisations (name -> {member: role}) and the set of private repos."""
+
+    orgs: dict[str, dict[str, str]] = attrs.field(factory=dict)
+    private: set[tuple[str, str]] = attrs.field(factory=set)
+    lock: threading.Lock = attrs.field(factory=threading.Lock)
+
+    def orgs_of(self, user: str) -> list[tuple[str, str]]:
+        """``[(org, role)]`` of ``user``, in the order the organisations were added."""
+        with self.lock:
+            return [(org, m[user]) for org, m in self.orgs.items() if user in m]
+
+    def role_of(self, user: str, namespace: str) -> str | None:
+        """``user``'s role in the organisation ``namespace`` (``None``: not a member)."""
+        with self.lock:
+            return self.orgs.get(namespace, {}).get(user)
+
+    def is_member(self, user: str, namespace: str) -> bool:
+        return self.role_of(user, namespace) is not None
+
+    def is_private(self, repo: Repo) -> bool:
+        with self.lock:
+            return (repo.repo_type, repo.repo_id) in self.private

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from ._model import JsonDict, Repo, Token
-from ._records import INVALID_CREDENTIALS, FakeHubError, bad_request
+from ._records import INVALID_CREDENTIALS, FakeHubError, bad_request, repo_not_found
 from ._state import HubState
 from ._validate import (
     WRITE_ONLY_SETTINGS,
@@ -41,7 +41,8 @@ _ACCESS = f"/api/{_TYPES}/{{ns}}/{{name}}/user-access-request"
 _FAULT_MESSAGES = {500: "Internal Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 _NOT_FOUND = "Sorry, we can't find the page you are looking for."
 _NO_ROUTE = "unknown"  # the counter name of paths that match no route
-_ANONYMOUS = frozenset({"repo_info", "repo_page"})  # public repos need no token
+# Routes that serve public repos without a token (``list_repos``: see ``_listing``).
+_ANONYMOUS = frozenset({"repo_info", "repo_page", "list_repos"})
 
 
 def _dumps(value: object) -> bytes:
@@ -66,13 +67,32 @@ def error_response(error: FakeHubError) -> web.Response:
     return response
 
 
-def _origin(request: web.Request) -> str:
+def origin(request: web.Request) -> str:
     """``http://host:port`` as the client called it.
 
     Not ``request.url``: with aiohttp 3.9 and a recent yarl, building it from a host that
     holds a port raises ``ValueError``.
     """
     return f"{request.scheme}://{request.host}"
+
+
+def next_link(request: web.Request, cursor: str) -> str:
+    """A ``Link`` header to the same URL and query with ``cursor`` replaced."""
+    pairs = [(key, value) for key, value in request.query.items() if key != "cursor"]
+    pairs.append(("cursor", cursor))
+    return f'<{origin(request)}{request.rel_url.with_query(pairs)}>; rel="next"'
+
+
+def caller(state: HubState, request: web.Request) -> Token:
+    """The caller's token (the middleware has refused requests without a known one).
+
+    Read again from the header rather than stored on the request: string keys on a
+    request warn on aiohttp 3.14, and ``web.RequestKey`` does not exist on aiohttp 3.9.
+    """
+    token = state.token(request.headers.get("Authorization"))
+    if token is None:
+        raise FakeHubError(401, INVALID_CREDENTIALS)
+    return token
 
 
 def _drop(request: web.Request) -> web.StreamResponse:
@@ -207,20 +227,19 @@ class FakeHubApp:
         response.headers.update(headers)
         return response
 
-    def _token(self, request: web.Request) -> Token:
-        """The caller's token (the middleware has refused requests without a known one)."""
-        token = self.state.token(request.headers.get("Authorization"))
-        if token is None:
-            raise FakeHubError(401, INVALID_CREDENTIALS)
-        return token
-
     def _repo(self, request: web.Request) -> Repo:
+        """The repo of the path, or 404 ``RepoNotFound`` when it does not exist or is
+        private to the caller (anonymous callers included) [open: the Hub's answer to a
+        private repo is not recorded; a missing repo's is]."""
         info = request.match_info
         repo_type = info.get("rtype", "models")[:-1]
-        return self.state.repo(repo_type, f"{info['ns']}/{info['name']}")
+        repo = self.state.repo(repo_type, f"{info['ns']}/{info['name']}")
+        if not self.state.may_read(self.state.token(request.headers.get("Authorization")), repo):
+            raise repo_not_found()
+        return repo
 
     def _owner_repo(self, request: web.Request) -> tuple[Token, Repo]:
-        token = self._token(request)
+        token = caller(self.state, request)
         repo = self._repo(request)
         self.state.check_write(token, repo)
         return token, repo
@@ -242,10 +261,7 @@ class FakeHubApp:
             )
             response = json_response(items)
             if next_key is not None:
-                pairs = [(key, value) for key, value in query.items() if key != "cursor"]
-                pairs.append(("cursor", encode_cursor(next_key)))
-                url = f"{_origin(request)}{request.rel_url.with_query(pairs)}"
-                response.headers["Link"] = f'<{url}>; rel="next"'
+                response.headers["Link"] = next_link(request, encode_cursor(next_key))
             return response
 
         return list_requests
@@ -285,7 +301,7 @@ class FakeHubApp:
 
     async def repo_info(self, request: web.Request) -> web.StreamResponse:
         # Anyone, even without a token, may read a public repository's gating mode
-        # (``?expand[]=gated``); every repository of the fake is public.
+        # (``?expand[]=gated``); a private one only who may read it.
         repo = self._repo(request)
         return json_response({"_id": repo.id, "id": repo.repo_id, "gated": repo.gated})
 
@@ -299,7 +315,7 @@ class FakeHubApp:
     # -- requester side ----------------------------------------------------------------
 
     async def ask_access(self, request: web.Request) -> web.StreamResponse:
-        token = self._token(request)
+        token = caller(self.state, request)
         repo = self._repo(request)
         if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
             form = await request.post()
@@ -310,11 +326,11 @@ class FakeHubApp:
         # The Hub answers every ask (again, or from a rejected user) with a redirect to the
         # repository's page, without a body (hub-api.md, the requester's side).
         page = repo.repo_id if repo.repo_type == "model" else f"{repo.repo_type}s/{repo.repo_id}"
-        location = f"{_origin(request)}/{page}"
+        location = f"{origin(request)}/{page}"
         return web.Response(status=303, headers={"Location": location})
 
     async def cancel(self, request: web.Request) -> web.StreamResponse:
-        token = self._token(request)
+        token = caller(self.state, request)
         repo = self._repo(request)
         self.state.cancel_own(repo, token.user)
         return json_response({"ok": True})

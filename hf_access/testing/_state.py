@@ -16,7 +16,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 from ._faults import Faults
 from ._index import Key
 from ._limits import DEFAULT_WINDOW
-from ._model import JsonDict, Repo, Request, Token, User, object_id
+from ._model import WRITE_ROLES, Directory, JsonDict, Repo, Request, Token, User, object_id
 from ._records import (
     ALREADY_GRANTED,
     NO_PENDING_REQUEST,
@@ -69,6 +69,8 @@ class HubState:
         self.users_by_id: dict[str, User] = {}
         self.tokens: dict[str, Token] = {}
         self.repos: dict[tuple[str, str], Repo] = {}
+        self.directory = Directory()  # organisations and private repos
+        self.superusers: set[str] = set()  # users who may manage every namespace
         self.traffic = Traffic(clock, quota=quota, window=window, faults=faults)
         self._seq = itertools.count()
         self._user_numbers = itertools.count(1)
@@ -173,16 +175,45 @@ class HubState:
             raise FakeHubError(404, USER_NOT_FOUND)
         return user
 
-    @staticmethod
-    def check_write(token: Token, repo: Repo) -> None:
+    def may_write(self, token: Token, namespace: str) -> bool:
+        """Whether ``token`` may manage the repos of ``namespace`` (decide their requests).
+
+        A token limited to namespaces manages those; any other write token has its user's
+        rights: every namespace for a superuser (the fake's ``owner``), else the user's own
+        namespace and the organisations where the user is ``admin`` or ``write``.
+        """
+        if token.role != "write":
+            return False
+        if token.namespaces is not None:
+            return namespace in token.namespaces
+        user = token.user.name
+        return (
+            user in self.superusers
+            or user == namespace
+            or self.directory.role_of(user, namespace) in WRITE_ROLES
+        )
+
+    def may_read(self, token: Token | None, repo: Repo) -> bool:
+        """Public repos are readable by anyone; private ones by their namespace's user, the
+        members of its organisation and whoever may manage it."""
+        if not self.directory.is_private(repo):
+            return True
+        if token is None:
+            return False
+        user = token.user.name
+        return (
+            user == repo.namespace
+            or self.directory.is_member(user, repo.namespace)
+            or self.may_write(token, repo.namespace)
+        )
+
+    def check_write(self, token: Token, repo: Repo) -> None:
         """403 unless the token may manage the repository.
 
         The Hub gives the same message to a read token and to a write token whose user has
         no rights on the repository's namespace (hub-api.md, outcomes and errors).
         """
-        if token.role != "write" or (
-            token.namespaces is not None and repo.namespace not in token.namespaces
-        ):
+        if not self.may_write(token, repo.namespace):
             raise FakeHubError(403, READ_ONLY)
 
     # -- owner side --------------------------------------------------------------------

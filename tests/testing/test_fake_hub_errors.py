@@ -133,3 +133,45 @@ async def test_unknown_route_and_method(seeded: FakeHub, api: Api) -> None:
 async def test_body_must_be_a_json_object(seeded: FakeHub, api: Api) -> None:
     reply = await api.post(f"/api/models/{REPO}/user-access-request/handle", json=["user"])
     assert reply.status == 400
+
+
+async def test_write_rights_follow_the_tokens_user(seeded: FakeHub, api: Api) -> None:
+    # A write token without namespaces has its user's rights: their own namespace and the
+    # organisations where they are admin or write; nothing else (not the owner's repos).
+    hub = seeded
+    for name in ("ann", "carl", "rita"):
+        hub.add_user(name)
+        hub.add_token(f"hf_{name}", user=name, role="write")
+    hub.add_org("org", {"ann": "write", "carl": "contributor", "rita": "read"})
+    for repo in ("org/model", "ann/model"):
+        hub.add_repo(repo)
+        hub.seed_pending(repo, 1)
+    body = {"user": "user-000000", "status": "accepted"}
+
+    async def handle(repo: str, token: str) -> int:
+        path = f"/api/models/{repo}/user-access-request/handle"
+        return (await api.call("POST", path, token=token, json=body)).status
+
+    assert await handle("org/model", "hf_carl") == 403
+    assert await handle("org/model", "hf_rita") == 403
+    assert await handle("ann/model", "hf_carl") == 403
+    assert await handle(REPO, "hf_ann") == 403
+    assert await handle("org/model", "hf_ann") == 200
+    assert await handle("ann/model", "hf_ann") == 200
+    assert hub.request_status(REPO, "user-000000") == "pending"
+
+
+async def test_private_repos_are_not_found_by_who_cannot_read_them(
+    seeded: FakeHub, api: Api
+) -> None:
+    hub = seeded
+    hub.add_repo("acme/secret")
+    hub.set_private("acme/secret")
+    info = "/api/models/acme/secret"
+    assert (await api.get(info)).status == 200  # the owner reads everything
+    for token in (None, "hf_read"):
+        reply = await api.get(info, token=token)
+        assert (reply.status, reply.headers["X-Error-Code"]) == (404, "RepoNotFound")
+    assert (await api.get(info, token="hf_other_ns")).status == 200  # a token for acme/...
+    hub.set_private("acme/secret", False)
+    assert (await api.get(info, token=None)).status == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
 
 from hf_access.testing import FakeHub, FakeHubError
@@ -144,3 +145,15 @@ def test_seeding_checks_its_arguments() -> None:
         hub.add_org("acme")
     with pytest.raises(ValueError, match="repo_type"):
         hub.seed_repos("acme", ["manual"], repo_type="kernel")
+
+
+async def test_anonymous_listing_shows_public_repos_only() -> None:
+    async with FakeHub() as hub, aiohttp.ClientSession() as session:
+        hub.seed_repos("acme", ["manual", False])
+        hub.set_private("acme/repo-001")
+        url = f"{hub.url}/api/models?author=acme&expand[]=gated"
+        async with session.get(url) as response:
+            assert response.status == 200
+            assert [item["id"] for item in await response.json()] == ["acme/repo-000"]
+        async with session.get(url, headers={"Authorization": "Bearer nope"}) as response:
+            assert response.status == 401
