@@ -188,12 +188,14 @@ class Relay:
         self._concurrency = concurrency
         self._owns_outbox = not isinstance(outbox, Outbox)
         self._watcher: Watcher | None = None
-        self._decision_streams = [Stream(rid, rtype, st) for rid, rtype in specs for st in wanted]
         self._decision_streams = [
-            s for s in self._decision_streams if s.status is not RequestStatus.PENDING
+            Stream(rid, rtype, st)
+            for rid, rtype in specs
+            for st in wanted
+            if st is not RequestStatus.PENDING
         ]
         self._repos = [
-            f"{rtype.value}/{rid}" if rtype is not RepoType.MODEL else rid for rid, rtype in specs
+            f"{rtype.plural}/{rid}" if rtype is not RepoType.MODEL else rid for rid, rtype in specs
         ]
         if RequestStatus.PENDING in wanted:
             # checks the repos and the interval too, before anything is opened

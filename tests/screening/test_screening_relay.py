@@ -448,3 +448,18 @@ async def test_an_attempt_that_gets_no_answer_is_bounded_and_retried(
         never.set()  # let the handler end, so that the server stops at once
         await runner.cleanup()
     assert calls == [event.id]
+
+
+async def test_dataset_repos_and_their_type_in_the_payload(
+    hub: FakeHub, session: AccessSession, ft: FakeTime, receiver: Receiver, tmp_path: Path
+) -> None:
+    hub.add_repo("owner/data", repo_type="dataset")
+    repos = ["datasets/owner/data", REPO]
+    async with relay_for(session, ft, receiver.url, tmp_path / "r.db", repos=repos) as relay:
+        await relay.poll()
+        arrive(hub, ft, "dana", repo="owner/data", repo_type="dataset")
+        arrive(hub, ft, "mo")
+        await drive(relay, ft, lambda: len(receiver.delivered()) == 2)
+    got = {payload(h)["data"]["user"]: payload(h)["data"] for h in receiver.delivered()}
+    assert (got["dana"]["repo_id"], got["dana"]["repo_type"]) == ("owner/data", "dataset")
+    assert (got["mo"]["repo_id"], got["mo"]["repo_type"]) == (REPO, "model")
