@@ -110,18 +110,25 @@ def test_kill_9_at_random_points_loses_nothing(sink: Sink, tmp_path: Path) -> No
 
         arrive(3)  # already pending at the first start
         working_rounds = 0
-        for _round in range(5):
+        for round_ in range(6):
             before = len(sink.snapshot())
             relay = start_relay(hub, sink, outbox, tmp_path)
-            deadline = time.monotonic() + rng.uniform(0.3, 1.6)
+            if round_ % 2:  # at work: once something was delivered, a little later
+                limit = time.monotonic() + 30
+                while len(sink.snapshot()) == before and time.monotonic() < limit:
+                    arrive(1)
+                    time.sleep(0.05)  # pacing the requesters (bounded by the limit)
+                deadline = time.monotonic() + rng.uniform(0.0, 0.3)
+            else:  # anywhere: start-up, first poll, or at work
+                deadline = time.monotonic() + rng.uniform(0.1, 1.2)
             while time.monotonic() < deadline:
                 arrive(1)
-                time.sleep(0.05)  # pacing the requesters, not waiting for a result
+                time.sleep(0.05)
             relay.send_signal(signal.SIGKILL)
             relay.wait(timeout=10)
             assert relay.returncode == -signal.SIGKILL
             working_rounds += len(sink.snapshot()) > before
-        assert working_rounds >= 2  # the kills hit a relay at work, not only at start-up
+        assert working_rounds >= 3  # the kills hit a relay at work, not only at start-up
         arrive(3)
         relay = start_relay(hub, sink, outbox, tmp_path)
         try:
