@@ -92,6 +92,7 @@ __all__ = [
 log = logging.getLogger("hf_access.relay")
 USER_AGENT = f"hf-access-relay/{__version__}"
 _WATCH_KEY, _DECISIONS_KEY = "watch", "decisions"
+_PRUNE_EVERY = 3600.0
 _PER_PASS = 256  # deliveries per repo in one pass, so that polls are never starved
 
 
@@ -448,8 +449,11 @@ class Relay:
         """Poll and deliver until cancelled. Raises :class:`EndpointDisabledError` after a
         410, auth errors and a missing repo; every other failure is retried."""
         self._check_enabled()
-        self._outbox.prune(before=self._clock() - self.keep_delivered)
+        pruned = -float("inf")
         while True:
+            if self._clock() - pruned >= _PRUNE_EVERY:  # delivered events kept for replays
+                pruned = self._clock()
+                self._outbox.prune(before=pruned - self.keep_delivered)
             await self._sleep(await self.step())
 
     async def aclose(self) -> None:

@@ -463,3 +463,26 @@ async def test_dataset_repos_and_their_type_in_the_payload(
     got = {payload(h)["data"]["user"]: payload(h)["data"] for h in receiver.delivered()}
     assert (got["dana"]["repo_id"], got["dana"]["repo_type"]) == ("owner/data", "dataset")
     assert (got["mo"]["repo_id"], got["mo"]["repo_type"]) == (REPO, "model")
+
+
+async def test_delivered_events_are_kept_for_replays_then_forgotten(
+    hub: FakeHub, session: AccessSession, ft: FakeTime, receiver: Receiver, tmp_path: Path
+) -> None:
+    async with relay_for(
+        session, ft, receiver.url, tmp_path / "r.db", keep_delivered=60.0
+    ) as relay:
+        await relay.poll()
+        arrive(hub, ft, "alice")
+        await drive(relay, ft, lambda: relay.stats().delivered == 1)
+        ft.now += 59
+        task = asyncio.create_task(relay.run())  # prunes as it starts, then every hour
+        await asyncio.sleep(0)
+        assert relay.stats().delivered == 1  # still kept: younger than keep_delivered
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        ft.now += 2
+        task = asyncio.create_task(relay.run())
+        await asyncio.sleep(0)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        assert relay.stats().delivered == 0
