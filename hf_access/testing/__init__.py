@@ -11,7 +11,9 @@ faults. It depends on aiohttp, attrs and the standard library only.
 ['user-000000', 'user-000001']
 
 The pytest plugin (:mod:`hf_access.testing.plugin`) provides the ``fake_hub`` and
-``fake_hub_factory`` fixtures; ``python -m hf_access.testing serve`` runs it standalone.
+``fake_hub_factory`` fixtures; ``hf-access fake-hub`` (or ``python -m hf_access.testing
+serve``) runs it standalone. FIDELITY.md, at the top of the repository, says what the fake
+does and where each behaviour comes from (recorded on the Hub, documented, or assumed).
 """
 
 from ._clock import ManualClock
