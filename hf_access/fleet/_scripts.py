@@ -15,10 +15,17 @@ __all__ = ["CAMPAIGN", "FENCED", "LIMITER_STEP", "RENEW", "RESIGN"]
 # KEYS[1] the window's hash, KEYS[2] the sorted set of in-flight leases (score = expiry).
 # ARGV: 1 lease ttl ms, 2 reset margin ms, 3 explicit quota calls ('' if none), 4 its window ms,
 #       5 probe first ('1'/'0'), 6 pause ms ('' for none), 7 lease id to start ('' for none),
-#       8 number of leases to extend, 9 number of releases, then the ids to extend, then five
-#       fields per release: lease id, remaining, reset-after ms, quota, window ms ('' = unknown).
+#       8 number of leases to extend, 9 number of releases, then the ids to extend, then six
+#       fields per release: lease id, its grant number, remaining, reset-after ms, quota,
+#       window ms ('' = unknown).
 # Returns {granted, wait ms (-1: poll, the fleet's probe is out), probe, quota, window ms,
-#          remaining, in flight}, -1 standing for unknown.
+#          remaining, in flight, grant number}, -1 standing for unknown.
+#
+# Every grant is numbered (``seq``). The server counted a call when it answered it, so the
+# remaining count in that answer may miss the calls granted after it: when the fleet adopts a
+# window from an answer, it takes the server's count less the grants that followed that call.
+# Within a window it has adopted, the fleet counts its own grants; an answer then lowers the
+# estimate only when the server has seen more calls than the fleet sent (clients outside it).
 LIMITER_STEP = r"""
 local state, inflight = KEYS[1], KEYS[2]
 local t = redis.call('TIME')
@@ -35,6 +42,10 @@ local function num(field)
 end
 
 local q, w, rem, reset = num('q'), num('w'), num('rem'), num('reset')
+local seq = num('seq') or 0
+-- mark: the grant number as of a moment the tracked window surely had not ended yet; grants
+-- after it may land in the server's next window. A newly tracked window starts it afresh.
+local mark = num('mark') or seq
 local conf = num('conf') or 0
 local paused = num('pause') or 0
 local learned = num('learned')
@@ -62,23 +73,29 @@ for _ = 1, n_extend do
 end
 
 for _ = 1, n_release do
-  local id, r, ra, rq, rw = ARGV[at], opt(ARGV[at + 1]), opt(ARGV[at + 2]), opt(ARGV[at + 3]), opt(ARGV[at + 4])
-  at = at + 5
+  local id, n = ARGV[at], opt(ARGV[at + 1])
+  local r, ra, rq, rw = opt(ARGV[at + 2]), opt(ARGV[at + 3]), opt(ARGV[at + 4]), opt(ARGV[at + 5])
+  at = at + 6
   redis.call('ZREM', inflight, id)
   if rq and rq > 0 then q = rq end
   if rw and rw > 0 then w = rw end
   if r then
-    -- Calls still in flight may not have been counted by the server yet: assume they were not.
-    local est = math.max(0, r - redis.call('ZCARD', inflight))
+    -- Calls granted after this one may not have been counted by the server yet.
+    local later = redis.call('ZCARD', inflight)
+    if n and n <= seq then later = seq - n end
+    local est = math.max(0, r - later)
     if ra == nil then
       if rem == nil or est < rem then rem = est end
     else
       local server_reset = now + ra
       local tol = 1000 + margin
       if conf == 0 or reset == nil or rem == nil or server_reset > reset + tol then
-        reset, rem, conf = server_reset, est, 1
+        reset, rem, conf, mark = server_reset, est, 1, seq
       elseif server_reset >= reset - tol then
-        rem = math.min(rem, est)
+        -- The window the fleet tracks, whose grants it has counted itself (rem), so the
+        -- server's count can only reveal spending by clients outside the fleet. Answers come
+        -- back out of order, so r - later undercounts by the reordering: compare with r.
+        rem = math.min(rem, r)
       end
     end
   end
@@ -93,7 +110,7 @@ if p then
   local untl = now + p
   if untl > paused then paused = untl end
   if q then
-    rem, reset, conf = 0, paused - margin, 0
+    rem, reset, conf, mark = 0, paused - margin, 0, seq
   else
     rem = nil
   end
@@ -110,25 +127,30 @@ if id ~= '' then
     if reset and now >= reset + margin then
       if w and q then
         local k = math.floor((now - reset - margin) / w) + 1
-        reset, rem = reset + k * w, q
+        -- Grants made in the last moments of the old window (after mark) may have reached
+        -- the server after its window turned: count them against the new one.
+        local late = 0
+        if k == 1 then late = seq - mark end
+        reset, rem, mark = reset + k * w, math.max(0, q - late), seq
       else
         reset, rem = nil, nil
       end
     end
     if rem and rem <= 0 then
       if reset == nil then
-        reset, conf = now + (w or 1000), 0
+        reset, conf, mark = now + (w or 1000), 0, seq
       end
       wait = reset + margin - now
     else
       if rem then
         rem = rem - 1
         if reset == nil and w then
-          reset, conf = now + w, 0
+          reset, conf, mark = now + w, 0, seq
         end
       end
       redis.call('ZADD', inflight, now + ttl, id)
       granted = 1
+      seq = seq + 1
       if learned == 0 then
         probe, is_probe = id, 1
       end
@@ -153,6 +175,13 @@ put('conf', conf)
 put('pause', paused)
 put('learned', learned)
 put('probe', probe)
+put('seq', seq)
+if reset and now < reset - 1000 - margin then
+  -- Every grant so far left well before the window's announced end (whose seconds the
+  -- server rounds up): none of them can count in the next window.
+  mark = seq
+end
+put('mark', mark)
 -- An idle fleet's state fades after a few windows; the next call learns it again.
 redis.call('PEXPIRE', state, math.max(4 * (w or 300000), 600000))
 redis.call('PEXPIRE', inflight, math.max(4 * ttl, 60000))
@@ -161,7 +190,7 @@ local function out(v)
   if v == nil then return -1 end
   return v
 end
-return {granted, wait, is_probe, out(q), out(w), out(rem), redis.call('ZCARD', inflight)}
+return {granted, wait, is_probe, out(q), out(w), out(rem), redis.call('ZCARD', inflight), seq}
 """
 
 # KEYS[1] the lease, KEYS[2] the fencing counter. ARGV: 1 holder, 2 ttl ms.

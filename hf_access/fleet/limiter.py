@@ -24,6 +24,7 @@ again every ``reconnect_after`` seconds.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import itertools
 import logging
 import math
@@ -47,6 +48,7 @@ __all__ = ["FleetLimiterStats", "RedisRateLimiter"]
 
 log = logging.getLogger("hf_access.fleet")
 
+_LOCAL = "<local>"  # a call this process started on its local share
 _TOKEN_PREFIXES = ("hf_", "api_org_", "glpat-", "gldt-", "glptt-")
 
 
@@ -100,7 +102,7 @@ class RedisRateLimiter:
         probe_first: bool = True,
         fallback_share: float = 0.25,
         reconnect_after: float = 5.0,
-        probe_poll: float = 0.05,
+        probe_poll: float = 0.01,
         release_delay: float = 0.002,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -139,8 +141,15 @@ class RedisRateLimiter:
         self._script: AsyncScript = client.register_script(_scripts.LIMITER_STEP)
         self._holder = holder_id()
         self._ids = itertools.count(1)
-        self._held: list[str] = []
-        self._pending: list[tuple[str, RateLimitInfo | None]] = []
+        # Leases this process holds: lease id -> grant number, oldest first. The task that
+        # acquired a lease finds it again in release through a context variable (a session
+        # acquires and releases in the same task), so what an answer said is matched with the
+        # grant of the call it answers.
+        self._held: dict[str, int] = {}
+        self._mine: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+            f"hf_access_fleet_lease_{id(self)}", default=None
+        )
+        self._pending: list[tuple[tuple[str, int], RateLimitInfo | None]] = []
         self._pause_ms: int | None = None
         self._paused_until = 0.0
         self._flush_handle: asyncio.TimerHandle | None = None
@@ -223,6 +232,7 @@ class RedisRateLimiter:
             if local is not None and since is not None and now - since < self._reconnect_after:
                 await local.acquire()
                 self._local_held += 1
+                self._mine.set(_LOCAL)
                 return
             lease = f"{self._holder}:{next(self._ids)}"
             try:
@@ -233,7 +243,8 @@ class RedisRateLimiter:
                 self._fall_back(exc)
                 continue
             if result[0]:
-                self._held.append(lease)
+                self._held[lease] = result[3]
+                self._mine.set(lease)
                 self._start_heartbeat()
                 return
             wait_ms = result[1]
@@ -241,13 +252,19 @@ class RedisRateLimiter:
 
     def release(self, info: RateLimitInfo | None) -> None:
         """Give back a call's slot; what its answer said reaches the fleet with the next step."""
-        if self._local is not None and self._local_held and (self.degraded or not self._held):
+        lease = self._mine.get()
+        self._mine.set(None)
+        if lease is not None and lease in self._held:
+            self._pending.append(((lease, self._held.pop(lease)), info))
+        elif self._local is not None and self._local_held and (lease == _LOCAL or not self._held):
             self._local_held -= 1
             self._local.release(self._scaled(info))
             return
-        if not self._held:
+        elif self._held:  # released from another task: take the oldest
+            oldest = next(iter(self._held))
+            self._pending.append(((oldest, self._held.pop(oldest)), info))
+        else:
             return
-        self._pending.append((self._held.pop(), info))
         self._schedule_flush()
 
     def pause(self, seconds: float) -> None:
@@ -283,10 +300,11 @@ class RedisRateLimiter:
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
-        for task in [self._heartbeat, *self._tasks]:
-            if task is not None:
-                task.cancel()
-        self._pending.extend((lease, None) for lease in self._held)
+        running = [t for t in (self._heartbeat, *self._tasks) if t is not None and not t.done()]
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        self._pending.extend((held, None) for held in self._held.items())
         self._held.clear()
         if self._pending or self._pause_ms is not None:
             try:
@@ -301,8 +319,8 @@ class RedisRateLimiter:
 
     async def _step(
         self, *, acquire: str = "", extend: list[str] | None = None
-    ) -> tuple[int, int, int]:
-        """One run of the script; returns (granted, wait ms, probe)."""
+    ) -> tuple[int, int, int, int]:
+        """One run of the script; returns (granted, wait ms, probe, grant number)."""
         releases, self._pending = self._pending, []
         pause, self._pause_ms = self._pause_ms, None
         extend = extend or []
@@ -317,14 +335,15 @@ class RedisRateLimiter:
             str(len(releases)),
             *extend,
         ]
-        for lease, info in releases:
+        for (lease, number), info in releases:
             if info is None:
-                args += [lease, "", "", "", ""]
+                args += [lease, str(number), "", "", "", ""]
             else:
                 reset_ms = None if info.reset_after is None else info.reset_after * 1000
                 window_ms = None if info.window is None else info.window * 1000
                 args += [
                     lease,
+                    str(number),
                     _field(info.remaining),
                     _field(reset_ms),
                     _field(info.quota),
@@ -332,7 +351,7 @@ class RedisRateLimiter:
                 ]
         self.stats.round_trips += 1
         raw = await self._script(keys=self._keys, args=args)
-        granted, wait_ms, probe, quota, window_ms, remaining, in_flight = (int(v) for v in raw)
+        granted, wait_ms, probe, quota, window_ms, remaining, in_flight, seq = (int(v) for v in raw)
         self._quota = quota if quota >= 0 else None
         self._window = window_ms / 1000 if window_ms >= 0 else None
         self._remaining = remaining if remaining >= 0 else None
@@ -340,7 +359,7 @@ class RedisRateLimiter:
         if self._degraded_since is not None:
             self._degraded_since = None
             log.info("Redis at %s is back: sharing the quota %r again", self._description, self.key)
-        return granted, wait_ms, probe
+        return granted, wait_ms, probe, seq
 
     async def _wait(self, seconds: float) -> None:
         seconds = max(seconds, 0.0)
@@ -392,6 +411,8 @@ class RedisRateLimiter:
 
     def _fall_back(self, exc: BaseException) -> None:
         """Redis is away: go on alone on this process's share of the quota."""
+        if self._closed:
+            return
         if self._degraded_since is None:
             self.stats.fallbacks += 1
             if self._local is None:
