@@ -16,9 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-from hf_access import AccessSession, HfAccessError, RateLimiter
-from hf_access.autoapprove import AutoApprover, run_watch_command
-from hf_access.policy import Policy
+from hf_access import AccessSession, AutoApprover, HfAccessError, Policy, RateLimiter
 from hf_access.testing import FakeHub
 
 HERE = Path(__file__).parent
@@ -93,15 +91,21 @@ async def demo() -> None:
 
 async def real(repo: str, *, apply: bool, forever: bool) -> int:
     async with AccessSession() as hub:  # HF_TOKEN, HF_ENDPOINT
-        return await run_watch_command(
+        approver = AutoApprover(
             hub,
             [repo],
-            POLICY,
-            once=not forever,
+            Policy.from_toml(POLICY),
             dry_run=not apply,
             audit_log="audit.jsonl",
             state_file=None if not apply else "approver-state.json",
+            on_record=lambda record: print(record.line(), flush=True),
         )
+        if forever:
+            await approver.run(on_pass=lambda report: print(report.summary(), file=sys.stderr))
+            return 0
+        report = await approver.run_once()
+        print(report.summary(), file=sys.stderr)
+        return 1 if report.failed else 0
 
 
 def main(argv: list[str]) -> int:

@@ -5,22 +5,13 @@
 <RequestStatus.PENDING: 'pending'>
 """
 
-from ._http import RetryPolicy, Timeout
 from ._version import __version__
-from .autoapprove import AuditRecord, AutoApprover, PassReport
-from .bulk import BulkRun
-from .bulk_models import (
-    Action,
-    BulkProgress,
-    BulkReport,
-    Decision,
-    ItemOutcome,
-    Outcome,
-    PlannedCall,
-)
-from .errors import (
+from .core.config import ClientOptions, RetryPolicy, Timeout
+from .core.errors import (
     AlreadyHasAccessError,
+    APIConnectionError,
     APIStatusError,
+    APITimeoutError,
     AuthenticationError,
     BadRequestError,
     ConfigurationError,
@@ -41,10 +32,16 @@ from .errors import (
     UnsafeLinkError,
     UserNotFoundError,
 )
+from .core.outcomes import BulkProgress, BulkReport, ItemOutcome, Outcome, PlannedCall
+from .core.paging import PaginationLoopError
+from .core.ratelimit import Limiter, LimiterStats, Quota, RateLimiter
+from .core.sansio import Call
+from .hub.bulk import BulkRun, Decision
+from .hub.client import AccessSession
 from .hub.inbox import InboxRow
-from .hub.sync import AccessPlan, AccessSource, Change, RemoveMode
-from .models import (
+from .hub.models import (
     AccessRequest,
+    Action,
     BatchResult,
     GatingMode,
     GrantedBy,
@@ -53,13 +50,16 @@ from .models import (
     RepoType,
     RequestStatus,
 )
-from .policy import Policy, PolicyDecision, Rule, Verdict
-from .ratelimit import LimiterStats, Quota, RateLimiter
-from .session import AccessSession
-from .watch import Watcher, WatchEvent
+from .hub.sync import AccessPlan, AccessSource, Change, RemoveMode
+from .hub.watch import Watcher, WatchEvent
+from .hub.wire import UserRef
+from .screening.autoapprove import AuditRecord, AutoApprover, PassReport
+from .screening.policy import Policy, PolicyDecision, Rule, Verdict
 
 __all__ = [
+    "APIConnectionError",
     "APIStatusError",
+    "APITimeoutError",
     "AccessPlan",
     "AccessRequest",
     "AccessSession",
@@ -74,7 +74,9 @@ __all__ = [
     "BulkProgress",
     "BulkReport",
     "BulkRun",
+    "Call",
     "Change",
+    "ClientOptions",
     "ConfigurationError",
     "ConflictError",
     "Decision",
@@ -87,10 +89,12 @@ __all__ = [
     "HubTimeoutError",
     "InboxRow",
     "ItemOutcome",
+    "Limiter",
     "LimiterStats",
     "NotFoundError",
     "NotificationsMode",
     "Outcome",
+    "PaginationLoopError",
     "PassReport",
     "PermissionDeniedError",
     "PlannedCall",
@@ -113,6 +117,7 @@ __all__ = [
     "TransportError",
     "UnsafeLinkError",
     "UserNotFoundError",
+    "UserRef",
     "Verdict",
     "WatchEvent",
     "Watcher",

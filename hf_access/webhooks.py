@@ -43,7 +43,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-from .errors import HfAccessError
+from .core.errors import HfAccessError
 
 __all__ = [
     "DEFAULT_TOLERANCE",

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from .._version import __version__
-from ..models import RepoType
+from ..hub.models import RepoType
 from .bulk_cmd import action_commands
 from .demo import demo_cmd
 from .gitlab_cmd import gitlab_group

@@ -17,9 +17,10 @@ from typing import Any
 import attrs
 import click
 
-from .._engine import Engine
-from ..bulk_models import Action, BulkProgress, BulkReport, Decision, ItemOutcome, Outcome
-from ..models import RepoType
+from ..core.engine import Engine
+from ..core.outcomes import BulkProgress, BulkReport, ItemOutcome, Outcome
+from ..hub.bulk import Decision
+from ..hub.models import Action, RepoType
 from . import output
 from .inputs import UserLine, parse_repos, parse_users
 from .output import JsonRow
@@ -249,7 +250,7 @@ def print_plan(report: BulkReport[Any], fmt: str) -> None:
         return
     for call in report.plan:
         noun = "user" if call.items == 1 else "users"
-        click.echo(f"{call.method} {call.path}  ({call.items} {noun})")
+        click.echo(f"{call.method} {call.call.target}  ({call.items} {noun})")
 
 
 def print_failures(report: BulkReport[Any], who: Callable[[Any], str], limit: int = 20) -> None:

@@ -20,9 +20,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from ..bulk_models import BulkReport, Decision
-from ..models import AccessRequest
-from ..session import AccessSession
+from ..core.outcomes import BulkReport
+from ..core.ratelimit import RateLimiter
+from ..hub.bulk import Decision
+from ..hub.client import AccessSession
+from ..hub.models import AccessRequest
 from . import demo_data, output
 from .runner import EXIT_FAILED, EXIT_OK, Settings, run
 
@@ -169,7 +171,7 @@ class _Demo:
         with bar:
             report = await hub.decide_many(decisions, on_progress=bar.update)
         self.con.print(output.summary_line(report))
-        if hub.limiter.stats.waits:
+        if isinstance(hub.limiter, RateLimiter) and hub.limiter.stats.waits:
             self.con.print(
                 "The demo's quota ran out during the run: the limiter held the calls until "
                 "the next window instead of collecting 429s."

@@ -7,8 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import attrs
 
-from ..bulk_models import Action
-from ..models import AccessRequest
+from ..hub.models import AccessRequest, Action
 
 __all__ = [
     "DENY_DOMAINS",

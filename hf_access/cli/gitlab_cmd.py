@@ -22,9 +22,9 @@ from ..gitlab import (
     GitLabDecision,
     GitLabSession,
     TargetKind,
-    cli_support,
     decisions_for,
 )
+from . import gitlab_support as cli_support
 from . import output
 from .bulk_cmd import (
     BulkJob,
@@ -53,7 +53,7 @@ class GitLabSettings:
     token: str | None = attrs.field(default=None, repr=False)
 
     def session(self) -> GitLabSession:
-        return GitLabSession(url=self.url, token=self.token)
+        return GitLabSession(self.token, self.url)
 
 
 @click.group("gitlab", short_help="Access requests to GitLab projects and groups.")

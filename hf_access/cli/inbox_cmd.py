@@ -9,7 +9,7 @@ from datetime import timedelta
 import click
 
 from ..hub.inbox import InboxRow
-from ..models import RepoType
+from ..hub.models import RepoType
 from . import output
 from .output import JsonRow
 from .runner import EXIT_FAILED, EXIT_OK, Settings, run

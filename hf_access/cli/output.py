@@ -22,9 +22,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from .._convert import to_jsonable
-from ..bulk_models import BulkProgress, BulkReport, ItemOutcome, PlannedCall
-from ..models import AccessRequest, ReportEntry
+from ..core.outcomes import BulkProgress, BulkReport, ItemOutcome, PlannedCall
+from ..hub.convert import to_jsonable
+from ..hub.models import AccessRequest, ReportEntry
 
 __all__ = [
     "BulkBar",
@@ -94,7 +94,8 @@ def outcome_row(item: ItemOutcome[Any]) -> JsonRow:
 
 
 def plan_row(call: PlannedCall) -> JsonRow:
-    return {"method": call.method, "path": call.path, "items": call.items, "body": dict(call.body)}
+    body = dict(call.body) if isinstance(call.body, Mapping) else call.body
+    return {"method": call.method, "path": call.call.target, "items": call.items, "body": body}
 
 
 # -- formats ----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import IO
 
 import click
 
-from ..models import AccessRequest, GatingMode, NotificationsMode, RequestStatus
+from ..hub.models import AccessRequest, GatingMode, NotificationsMode, RequestStatus
 from . import output
 from .runner import EXIT_OK, Settings, run
 

@@ -19,14 +19,14 @@ from typing import TextIO
 
 import attrs
 
-from ..errors import (
+from ..core.errors import (
     AuthenticationError,
     ConfigurationError,
     HfAccessError,
     HfAccessWarning,
     PermissionDeniedError,
 )
-from ..session import AccessSession
+from ..hub.client import AccessSession
 
 __all__ = [
     "EXIT_FAILED",

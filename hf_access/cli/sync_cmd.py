@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from ..bulk_models import Decision
+from ..hub.bulk import Decision
 from ..hub.sync import AccessPlan, AccessSource, RemoveMode
 from . import output
 from .bulk_cmd import BulkJob, drive_bulk, read_input

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
 import click
 
-from ..autoapprove import run_watch_command
+from ..hub.client import AccessSession
+from ..hub.models import RepoType
+from ..screening.autoapprove import AutoApprover, PassReport
+from ..screening.policy import Policy
 from .runner import Settings, run
 
 
@@ -75,3 +83,50 @@ def watch_cmd(
             )
 
     raise SystemExit(run(settings, work))
+
+
+async def run_watch_command(
+    hub: AccessSession,
+    repos: Sequence[str],
+    policy_path: str | Path,
+    *,
+    once: bool = False,
+    dry_run: bool = False,
+    audit_log: str | Path | None = None,
+    state_file: str | Path | None = None,
+    repo_type: RepoType | str | None = None,
+    interval: float = 30.0,
+    recheck_held: bool = False,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """``hf-access watch``: decisions to ``out`` (stdout), pass summaries to ``err`` (stderr).
+
+    Returns 0 when every decision was applied (or dry run), 1 when some failed. Raises
+    :class:`ValueError` for an invalid policy and the Hub's errors (auth, missing repo), as
+    the CLI's runner expects. Without ``once`` it runs until cancelled (Ctrl-C).
+    """
+    out, err = out or sys.stdout, err or sys.stderr
+    approver = AutoApprover(
+        hub,
+        repos,
+        Policy.from_toml(policy_path),
+        dry_run=dry_run,
+        audit_log=audit_log,
+        state_file=state_file,
+        repo_type=repo_type,
+        interval=interval,
+        recheck_held=recheck_held,
+        on_record=lambda record: print(record.line(), file=out, flush=True),
+    )
+    if once:
+        report = await approver.run_once()
+        print(report.summary(), file=err, flush=True)
+        return 1 if report.failed else 0
+
+    def summary(report: PassReport) -> None:
+        if report.records:
+            print(report.summary(), file=err, flush=True)
+
+    await approver.run(on_pass=summary)
+    return 0  # pragma: no cover - run() ends only by an error or cancellation

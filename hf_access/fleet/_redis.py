@@ -8,7 +8,7 @@ import socket
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ..errors import ConfigurationError, HfAccessError
+from ..core.errors import ConfigurationError, HfAccessError
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

@@ -35,8 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .._wire import RateLimitInfo
-from ..ratelimit import LimiterStats, Quota, RateLimiter
+from ..core.ratelimit import LimiterStats, Quota, RateLimiter, RateLimitInfo
 from . import _scripts
 from ._redis import describe_url, holder_id, open_client
 

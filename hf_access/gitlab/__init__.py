@@ -2,26 +2,27 @@
 
 >>> from hf_access.gitlab import AccessLevel, GitLabSession
 >>> async def main() -> None:
-...     async with GitLabSession(url="https://gitlab.example.com") as gl:  # GITLAB_TOKEN
+...     async with GitLabSession(endpoint="https://gitlab.example.com") as gl:  # GITLAB_TOKEN
 ...         requests = await gl.list_requests("acme/app")
 ...         report = await gl.approve_many(["acme/app"], [r.id for r in requests],
 ...                                        access_level=AccessLevel.REPORTER)
 ...         print(report.summary())
 """
 
-from .._wire import RateLimitInfo
-from ._wire import parse_gitlab_ratelimit
-from .bulk import GitLabBulkRun, decisions_for
-from .bulk_models import (
+from ..core.ratelimit import RateLimitInfo
+from .bulk import (
     GitLabAction,
     GitLabBulkProgress,
     GitLabBulkReport,
+    GitLabBulkRun,
     GitLabDecision,
     GitLabItemOutcome,
+    decisions_for,
 )
+from .client import GitLabSession
 from .errors import AlreadyMemberError, gitlab_error
 from .models import AccessLevel, GitLabAccessRequest, GitLabMember, GitLabUser, TargetKind
-from .session import GitLabSession
+from .wire import parse_gitlab_ratelimit
 
 __all__ = [
     "AccessLevel",

@@ -1,66 +1,61 @@
-"""Members and users: the look-ups the session and the bulk engine resolve decisions with."""
+"""Members and users: the look-ups the session and the bulk executor resolve decisions with.
+
+A :class:`Directory` sends its calls through the session's transport and keeps the names it
+learns (:class:`~hf_access.gitlab._names.NameCache`); the session and the bulk executor share
+one, so a name is looked up once per session.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+import warnings
+from collections.abc import AsyncIterator
 
-from ..errors import NotFoundError, RepoNotFoundError, UserNotFoundError
-from . import _wire
-from ._convert import decode_member, decode_users
+import attrs
+
+from ..core.errors import HfAccessWarning, NotFoundError, RepoNotFoundError, UserNotFoundError
+from ..core.paging import iter_pages
+from ..core.transport import Transport
+from . import wire as _wire
 from ._names import NameCache
-from ._wire import Target, UserArg
+from .convert import decode_member, decode_requests, decode_users
 from .models import GitLabAccessRequest, GitLabMember, GitLabUser, TargetKind
+from .wire import Target, UserArg
 
-if TYPE_CHECKING:
-    from .._http import Response
-
-KindArg = TargetKind | str
+__all__ = ["Directory"]
 
 
-class Lookups:
-    """Mixed into :class:`~hf_access.gitlab.GitLabSession`."""
+@attrs.define
+class Directory:
+    """Look-ups over one transport, with the names learnt so far."""
 
-    _names: NameCache
+    transport: Transport
+    names: NameCache = attrs.Factory(NameCache)
 
-    if TYPE_CHECKING:
+    async def requests(
+        self, kind: TargetKind, target: str, per_page: int
+    ) -> AsyncIterator[GitLabAccessRequest]:
+        """Every pending request of a target (checked arguments), learning names as it goes."""
+        first = _wire.list_call(kind, target, per_page)
+        async for page in iter_pages(self.transport.send, first, decode_requests, _wire.next_link):
+            for item in page.items:
+                self.names.learn((kind, target), item.username, item.id)
+                yield item
+            cut = page.next_url is None and not _wire.has_pagination(page.response.headers)
+            if cut and len(page.items) >= per_page:
+                warnings.warn(
+                    f"{first.path}: a full page of {len(page.items)} came without pagination "
+                    "headers; the list may be cut short",
+                    HfAccessWarning,
+                    stacklevel=2,
+                )
 
-        @property
-        def url(self) -> str: ...
-
-        async def _request(
-            self,
-            method: str,
-            path: str,
-            *,
-            params: Mapping[str, str] | None = None,
-            json_body: Any = None,
-        ) -> Response: ...
-
-        async def list_requests(
-            self, target: Target, *, kind: KindArg = ..., per_page: int = ...
-        ) -> list[GitLabAccessRequest]: ...
-
-    async def get_member(
-        self,
-        target: Target,
-        user: UserArg,
-        *,
-        kind: KindArg = TargetKind.PROJECT,
-        inherited: bool = True,
+    async def member(
+        self, kind: TargetKind, target: Target, user_id: int, *, inherited: bool = True
     ) -> GitLabMember | None:
-        """The user's membership, or None when not a member::
-
-            member = await gl.get_member("acme/app", "alice")  # inherited ones too
-
-        ``GET .../members/all/:user_id`` (``.../members/:user_id`` if not ``inherited``).
-        """
-        k = TargetKind.parse(kind)
-        _wire.validate_target(target)
-        user_id = await self.resolve_user(target, user, kind=k)
+        """The membership of ``user_id``, or None when not a member."""
         try:
-            response = await self._request(
-                "GET", _wire.member_path(k, target, user_id, inherited=inherited)
+            response = await self.transport.send(
+                _wire.member_call(kind, target, user_id, inherited=inherited)
             )
         except NotFoundError as exc:
             if isinstance(exc, RepoNotFoundError | UserNotFoundError):
@@ -71,16 +66,14 @@ class Lookups:
     async def find_user(self, username: str) -> GitLabUser | None:
         """``GET /users?username=``: the user, or None when no user has that name."""
         name = _wire.validate_username(username)
-        response = await self._request("GET", "users", params={"username": name})
+        response = await self.transport.send(_wire.users_call(name))
         for found in decode_users(response.json()):
             if found.username.lower() == name.lower():
-                self._names.learn_user(found.username, found.id)
+                self.names.learn_user(found.username, found.id)
                 return found
         return None
 
-    async def resolve_user(
-        self, target: Target, user: UserArg, *, kind: KindArg = TargetKind.PROJECT
-    ) -> int:
+    async def resolve_user(self, kind: TargetKind, target: Target, user: UserArg) -> int:
         """The user id of ``user``: given, from the target's requests (cached), or ``/users``.
 
         Raises :class:`~hf_access.UserNotFoundError` for a name no user has.
@@ -88,8 +81,7 @@ class Lookups:
         ref = _wire.user_ref(user)
         if isinstance(ref, int):
             return ref
-        where = (TargetKind.parse(kind), _wire.validate_target(target))
-        known = self._names.lookup(where, ref)
+        known = self.names.lookup((kind, _wire.validate_target(target)), ref)
         if known is not None:
             return known
         found = await self.find_user(ref)
@@ -98,13 +90,15 @@ class Lookups:
                 f"no GitLab user is named {ref!r}",
                 status=404,
                 method="GET",
-                url=f"{self.url}/users?username={ref}",
+                url=f"{self.transport.base_url}/users?username={ref}",
             )
         return found.id
 
-    async def load_requesters(self, target: Target, *, kind: KindArg = TargetKind.PROJECT) -> None:
+    async def load_requesters(self, kind: TargetKind, target: Target) -> None:
         """Read the target's request list once (cached), so names resolve without look-ups."""
-        where = (TargetKind.parse(kind), _wire.validate_target(target))
-        async with self._names.lock(where):
-            if not self._names.is_complete(where):
-                await self.list_requests(target, kind=where[0])
+        where = (kind, _wire.validate_target(target))
+        async with self.names.lock(where):
+            if not self.names.is_complete(where):
+                async for _ in self.requests(kind, where[1], _wire.DEFAULT_PER_PAGE):
+                    pass
+                self.names.mark_complete(where)

@@ -15,7 +15,7 @@ or keep the run to read the report so far after a cancellation::
         print(run.report().summary())
         raise
 
-How each item ends (``Outcome``), with the semantics of :mod:`hf_access.bulk`:
+How each item ends (``Outcome``), with the semantics of :mod:`hf_access.hub.bulk`:
 
 * approve: ``done`` on GitLab's 201. A 404 (no request) or a 409 is resolved by reading the
   membership (``GET .../members/all/:user_id``): a member is ``unchanged`` (at whatever level
@@ -34,32 +34,131 @@ How each item ends (``Outcome``), with the semantics of :mod:`hf_access.bulk`:
 
 from __future__ import annotations
 
+import enum
 import os
 import time
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from typing import TYPE_CHECKING, TypedDict
+from typing import Any, TypedDict
 
 import attrs
 
-from .._engine import Engine, Job, Settled
-from ..bulk_models import BulkProgress, Outcome, PlannedCall
-from ..errors import RequestNotFoundError
-from . import _wire
-from ._wire import Target, UserArg
-from .bulk_models import GitLabAction, GitLabDecision
+from ..core.convert import parse_enum
+from ..core.engine import Engine, Job, Settled
+from ..core.errors import RequestNotFoundError
+from ..core.outcomes import BulkProgress, BulkReport, ItemOutcome, Outcome
+from ..core.sansio import Call
+from ..core.transport import Transport
+from . import wire as _wire
+from ._lookups import Directory
+from .convert import decode_member
 from .errors import AlreadyMemberError
 from .models import AccessLevel, GitLabAccessRequest, GitLabMember, GitLabUser, TargetKind
+from .wire import Target, UserArg
 
-if TYPE_CHECKING:
-    from .session import GitLabSession
+__all__ = [
+    "GitLabAction",
+    "GitLabBulkOptions",
+    "GitLabBulkProgress",
+    "GitLabBulkReport",
+    "GitLabBulkRun",
+    "GitLabDecision",
+    "GitLabItemOutcome",
+    "ProgressCallback",
+    "decisions_for",
+]
 
-__all__ = ["GitLabBulkOptions", "GitLabBulkRun", "ProgressCallback", "decisions_for"]
+
+class GitLabAction(str, enum.Enum):
+    """What to do to one access request."""
+
+    APPROVE = "approve"
+    DENY = "deny"
+
+    @classmethod
+    def parse(cls, value: GitLabAction | str) -> GitLabAction:
+        return parse_enum(cls, value, "action")
+
+
+def _level(value: AccessLevel | int | str | None) -> AccessLevel | None:
+    return None if value is None else AccessLevel.parse(value)
+
+
+def _user(value: Any) -> int | str:
+    return _wire.user_ref(value)
+
+
+def _target(value: Any) -> str:
+    return _wire.validate_target(value)
+
+
+def _action(value: Any) -> GitLabAction:
+    return GitLabAction.parse(value)
+
+
+def _kind(value: Any) -> TargetKind:
+    return TargetKind.parse(value)
+
+
+@attrs.frozen
+class GitLabDecision:
+    """Approve or deny ``user``'s request on one project or group.
+
+    ``target`` is an id or a full path; ``user`` an id, a user name or a record with an ``id``
+    (kept as its id). ``access_level`` is for approve only (default developer). Every field
+    is checked when the decision is built (ValueError).
+    """
+
+    target: str = attrs.field(converter=_target)
+    user: int | str = attrs.field(converter=_user)
+    action: GitLabAction = attrs.field(converter=_action)
+    kind: TargetKind = attrs.field(default=TargetKind.PROJECT, converter=_kind, kw_only=True)
+    access_level: AccessLevel | None = attrs.field(default=None, converter=_level, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        if self.action is GitLabAction.APPROVE and self.access_level is None:
+            object.__setattr__(self, "access_level", AccessLevel.DEVELOPER)
+        if self.action is GitLabAction.DENY and self.access_level is not None:
+            raise ValueError("deny takes no access level")
+
+    @property
+    def user_label(self) -> str:
+        """The user name, or ``id:<n>``."""
+        return self.user if isinstance(self.user, str) else f"id:{self.user}"
+
+    @property
+    def key(self) -> str:
+        """Identity in journals and for de-duplication (user names are case-insensitive)."""
+        user = self.user.lower() if isinstance(self.user, str) else f"id:{self.user}"
+        action = self.action.value
+        if self.access_level is not None:
+            action += f":{int(self.access_level)}"
+        return f"gitlab:{self.kind.value}:{self.target}|{user}|{action}"
+
+    @property
+    def subject(self) -> str:
+        """``(kind, target, user)``: decisions on one subject must agree."""
+        return self.key.rsplit("|", 1)[0]
+
+
+GitLabItemOutcome = ItemOutcome[GitLabDecision]
+"""The outcome of one GitLab decision: :class:`~hf_access.ItemOutcome` of a GitLabDecision."""
+GitLabBulkProgress = BulkProgress[GitLabDecision]
+"""A progress snapshot of a GitLab run."""
+GitLabBulkReport = BulkReport[GitLabDecision]
+"""The report of a GitLab run: the Hub's :class:`~hf_access.BulkReport`, GitLab decisions."""
+
 
 ProgressCallback = Callable[[BulkProgress[GitLabDecision]], None]
 
 
 class GitLabBulkOptions(TypedDict, total=False):
-    """The options of every GitLab bulk method (see :meth:`GitLabSession.start_bulk`)."""
+    """The options of every GitLab bulk method, declared once (defaults in brackets).
+
+    - ``concurrency`` [8]: calls in flight at once (all through the session's limiter).
+    - ``on_progress`` [None]: called with a progress snapshot after every item.
+    - ``journal`` [None]: a JSON Lines file; a rerun with the same file skips what is done.
+    - ``dry_run`` [False]: send nothing; the report's ``plan`` lists the calls.
+    """
 
     concurrency: int
     on_progress: ProgressCallback | None
@@ -107,21 +206,30 @@ def _check(decisions: Iterable[GitLabDecision]) -> list[GitLabDecision]:
     return out
 
 
-def _planned(d: GitLabDecision) -> PlannedCall:
-    """What a dry run shows: the path, with ``{name}`` where a user name is still to resolve."""
-    user = str(d.user) if isinstance(d.user, int) else f"{{{d.user}}}"
-    base = f"/{d.kind.plural}/{_wire.encode_target(d.target)}/access_requests/{user}"
+def _user_id(d: GitLabDecision) -> int | None:
+    return d.user if isinstance(d.user, int) else None
+
+
+def _call(d: GitLabDecision, user_id: int | str) -> Call:
+    """The call for one decision; a dry run passes a name still to resolve as ``{name}``."""
+    if isinstance(user_id, str):  # only a dry run: nothing is sent with a placeholder
+        base = f"{d.kind.plural}/{_wire.encode_target(d.target)}/access_requests/{{{user_id}}}"
+        if d.action is GitLabAction.APPROVE:
+            level = str(int(d.access_level or AccessLevel.DEVELOPER))
+            return Call("PUT", f"{base}/approve", params={"access_level": level})
+        return Call("DELETE", base)
     if d.action is GitLabAction.APPROVE:
-        level = int(d.access_level or AccessLevel.DEVELOPER)
-        return PlannedCall("PUT", f"{base}/approve?access_level={level}", 1)
-    return PlannedCall("DELETE", base, 1)
+        level_ = d.access_level or AccessLevel.DEVELOPER
+        return _wire.approve_call(d.kind, d.target, user_id, level_)
+    return _wire.deny_call(d.kind, d.target, user_id)
 
 
 @attrs.define
 class _GitLabExecutor:
     """GitLab has no batch route: one call per decision, after resolving a user name."""
 
-    session: GitLabSession
+    transport: Transport
+    directory: Directory
     server: str = "GitLab"
 
     def scope(self, decision: GitLabDecision) -> Hashable:
@@ -130,8 +238,13 @@ class _GitLabExecutor:
     def jobs(self, decisions: Sequence[GitLabDecision], todo: list[int]) -> list[Job]:
         return [Job([index]) for index in todo]
 
-    def plan(self, decisions: Sequence[GitLabDecision], job: Job) -> PlannedCall:
-        return _planned(decisions[job.indices[0]])
+    def call(self, decisions: Sequence[GitLabDecision], job: Job) -> Call:
+        d = decisions[job.indices[0]]
+        user_id = _user_id(d)
+        if user_id is None:
+            known = self.directory.names.lookup((d.kind, d.target), str(d.user))
+            return _call(d, known if known is not None else str(d.user))
+        return _call(d, user_id)
 
     async def prepare(
         self, decisions: Sequence[GitLabDecision], todo: list[int]
@@ -142,32 +255,32 @@ class _GitLabExecutor:
         self, decisions: Sequence[GitLabDecision], job: Job
     ) -> list[Settled] | list[Job]:
         d = decisions[job.indices[0]]
-        user_id = d.user if isinstance(d.user, int) else None
+        user_id = _user_id(d)
         if user_id is None:
-            await self.session.load_requesters(d.target, kind=d.kind)
-            user_id = await self.session.resolve_user(d.target, d.user, kind=d.kind)
+            await self.directory.load_requesters(d.kind, d.target)
+            user_id = await self.directory.resolve_user(d.kind, d.target, d.user)
         if d.action is GitLabAction.APPROVE:
             return [await self._approve(d, user_id)]
         return [await self._deny(d, user_id)]
 
     async def _approve(self, d: GitLabDecision, user_id: int) -> Settled:
-        level = d.access_level or AccessLevel.DEVELOPER
         try:
-            member = await self.session.approve(d.target, user_id, kind=d.kind, access_level=level)
+            response = await self.transport.send(_call(d, user_id))
         except (RequestNotFoundError, AlreadyMemberError) as exc:
-            current = await self.session.get_member(d.target, user_id, kind=d.kind)
+            current = await self.directory.member(d.kind, d.target, user_id)
             if current is None:
                 return Settled(Outcome.FAILED, exc, "no access request, and not a member")
             return Settled(
                 Outcome.UNCHANGED, None, f"already a member ({current.access_level.label})"
             )
+        member = decode_member(response.json())
         return Settled(Outcome.DONE, None, f"approved as {member.access_level.label}")
 
     async def _deny(self, d: GitLabDecision, user_id: int) -> Settled:
         try:
-            await self.session.deny(d.target, user_id, kind=d.kind)
+            await self.transport.send(_call(d, user_id))
         except RequestNotFoundError as exc:
-            current = await self.session.get_member(d.target, user_id, kind=d.kind)
+            current = await self.directory.member(d.kind, d.target, user_id)
             if current is None:
                 return Settled(Outcome.UNCHANGED, None, "no pending request, and not a member")
             detail = f"no pending request: already a member ({current.access_level.label})"
@@ -184,21 +297,31 @@ class GitLabBulkRun(Engine[GitLabDecision]):
 
     def __init__(
         self,
-        session: GitLabSession,
+        transport: Transport,
+        directory: Directory,
         decisions: Iterable[GitLabDecision],
         *,
-        concurrency: int = 8,
-        on_progress: ProgressCallback | None = None,
-        journal: str | os.PathLike[str] | None = None,
-        dry_run: bool = False,
         clock: Callable[[], float] = time.monotonic,
+        **options: Any,
     ) -> None:
+        opts: GitLabBulkOptions = {**_DEFAULTS, **options}  # type: ignore[typeddict-item]
+        unknown = set(opts) - set(_DEFAULTS)
+        if unknown:
+            raise TypeError(f"unknown bulk option(s): {', '.join(sorted(unknown))}")
         super().__init__(
             _check(decisions),
-            _GitLabExecutor(session),
-            concurrency=concurrency,
-            on_progress=on_progress,
-            journal=journal,
-            dry_run=dry_run,
+            _GitLabExecutor(transport, directory),
+            concurrency=opts["concurrency"],
+            on_progress=opts["on_progress"],
+            journal=opts["journal"],
+            dry_run=opts["dry_run"],
             clock=clock,
         )
+
+
+_DEFAULTS: GitLabBulkOptions = {
+    "concurrency": 8,
+    "on_progress": None,
+    "journal": None,
+    "dry_run": False,
+}

@@ -2,21 +2,21 @@
 
 GitLab answers errors with ``{"message": ...}`` (a string, or a dict of field errors for
 validation failures) or ``{"error": ...}`` (parameter errors), and throttling with the plain
-text ``Retry later``. The classes are :mod:`hf_access.errors`' own, so one ``except`` serves
+text ``Retry later``. The classes are :mod:`hf_access.core.errors`' own, so one ``except`` serves
 both providers:
 
 =====  ==========================================================================
-400    :class:`~hf_access.errors.BadRequestError`
-401    :class:`~hf_access.errors.AuthenticationError`
-403    :class:`~hf_access.errors.PermissionDeniedError`
-404    :class:`~hf_access.errors.RepoNotFoundError` (``404 Project Not Found``,
-       ``404 Group Not Found``), :class:`~hf_access.errors.UserNotFoundError`,
-       :class:`~hf_access.errors.RequestNotFoundError` (approve or deny of a request
-       that does not exist), else :class:`~hf_access.errors.NotFoundError`
+400    :class:`~hf_access.core.errors.BadRequestError`
+401    :class:`~hf_access.core.errors.AuthenticationError`
+403    :class:`~hf_access.core.errors.PermissionDeniedError`
+404    :class:`~hf_access.core.errors.RepoNotFoundError` (``404 Project Not Found``,
+       ``404 Group Not Found``), :class:`~hf_access.core.errors.UserNotFoundError`,
+       :class:`~hf_access.core.errors.RequestNotFoundError` (approve or deny of a request
+       that does not exist), else :class:`~hf_access.core.errors.NotFoundError`
 409    :class:`AlreadyMemberError` ("already exists" / "already a member"), else
-       :class:`~hf_access.errors.ConflictError`
-429    :class:`~hf_access.errors.RateLimitError` (``retry_after``)
-5xx    :class:`~hf_access.errors.ServerError`
+       :class:`~hf_access.core.errors.ConflictError`
+429    :class:`~hf_access.core.errors.RateLimitError` (``retry_after``)
+5xx    :class:`~hf_access.core.errors.ServerError`
 =====  ==========================================================================
 
 >>> err = gitlab_error(404, {}, b'{"message":"404 Project Not Found"}', method="GET", url="u")
@@ -31,20 +31,17 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from .._wire import error_body
-from ..errors import (
+from ..core.errors import (
     APIStatusError,
-    AuthenticationError,
-    BadRequestError,
     ConflictError,
     NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
     RepoNotFoundError,
     RequestNotFoundError,
-    ServerError,
     UserNotFoundError,
+    class_for_status,
+    make_error,
 )
+from ..core.sansio import error_body
 
 __all__ = ["AlreadyMemberError", "error_message", "gitlab_error"]
 
@@ -52,13 +49,6 @@ __all__ = ["AlreadyMemberError", "error_message", "gitlab_error"]
 class AlreadyMemberError(ConflictError):
     """409: the user already is a member of the project or group."""
 
-
-_BY_STATUS: Mapping[int, type[APIStatusError]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-}
 
 # approve (PUT .../access_requests/:user_id/approve) or deny (DELETE .../access_requests/:user_id)
 _DECISION_PATH = re.compile(r"/access_requests/\d+(?:/approve)?/?$")
@@ -116,11 +106,7 @@ def _class_for(status: int, message: str, method: str, url: str) -> type[APIStat
         if "already" in text and ("exist" in text or "member" in text):
             return AlreadyMemberError
         return ConflictError
-    if status == 429:
-        return RateLimitError
-    if status >= 500:
-        return ServerError
-    return _BY_STATUS.get(status, APIStatusError)
+    return class_for_status(status)
 
 
 def gitlab_error(
@@ -134,15 +120,12 @@ def gitlab_error(
 ) -> APIStatusError:
     """The typed error for a failed GitLab answer (the ``error_factory`` of the transport)."""
     message = error_message(body)
-    cls = _class_for(status, message, method.upper(), url)
-    request_id = headers.get("X-Request-Id")
-    if cls is RateLimitError:
-        return RateLimitError(
-            message,
-            retry_after=retry_after,
-            status=status,
-            request_id=request_id,
-            method=method,
-            url=url,
-        )
-    return cls(message, status=status, request_id=request_id, method=method, url=url)
+    return make_error(
+        _class_for(status, message, method.upper(), url),
+        message,
+        status=status,
+        request_id=headers.get("X-Request-Id"),
+        method=method,
+        url=url,
+        retry_after=retry_after,
+    )

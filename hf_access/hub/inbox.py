@@ -33,18 +33,20 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .. import _wire
-from ..errors import (
+from ..core.errors import (
     AuthenticationError,
     DecodeError,
     HfAccessError,
     PermissionDeniedError,
     RepoNotFoundError,
 )
-from ..models import GatingMode, RepoType, RequestStatus
+from ..core.paging import iter_pages
+from ..core.sansio import Call
+from . import wire as _wire
+from .models import GatingMode, RepoType, RequestStatus
 
 if TYPE_CHECKING:
-    from ..session import AccessSession
+    from .client import AccessSession
 
 __all__ = [
     "MANAGING_ROLES",
@@ -250,14 +252,23 @@ def iter_repos(
     hub: AccessSession, namespace: str, repo_type: RepoType
 ) -> AsyncIterator[RepoSummary]:
     """Every repo of ``namespace`` of one type, with its gating, page by page."""
-    path = f"/api/{repo_type.plural}"
-    params = {"author": namespace, "expand[]": "gated"}
-    return hub._pages(path, params, _wire.MAX_PAGE, lambda data: decode_repos(data, repo_type))
+    return _repos(hub, _wire.repos_call(repo_type, namespace), repo_type)
+
+
+async def _repos(
+    hub: AccessSession, first: Call, repo_type: RepoType
+) -> AsyncIterator[RepoSummary]:
+    def decode(data: Any) -> list[RepoSummary]:
+        return decode_repos(data, repo_type)
+
+    async for page in iter_pages(hub._send, first, decode, _wire.next_link):
+        for repo in page.items:
+            yield repo
 
 
 async def whoami(hub: AccessSession) -> Identity:
     """Who the session's token is (``GET /api/whoami-v2``)."""
-    response = await hub._request("GET", "/api/whoami-v2")
+    response = await hub._send(_wire.whoami_call())
     return decode_identity(response.json())
 
 

@@ -35,14 +35,15 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from .. import _wire
-from .._http import counting
-from ..bulk import OnProgress
-from ..bulk_models import Action, BulkReport, Decision
-from ..models import RepoType, RequestStatus, parse_enum
+from ..core.convert import parse_enum
+from ..core.outcomes import BulkReport
+from ..core.transport import counting
+from . import wire as _wire
+from .bulk import Decision, OnProgress
+from .models import Action, RepoType, RequestStatus
 
 if TYPE_CHECKING:
-    from ..session import AccessSession
+    from .client import AccessSession
 
 __all__ = ["AccessPlan", "AccessSource", "Change", "RemoveMode", "apply_plan", "plan_access"]
 
@@ -150,7 +151,7 @@ def _check_entry(user: object) -> str:
         raise ValueError(f"expected a user name, not {type(user).__name__}")
     if user.startswith("user-id:"):
         raise ValueError(f"{user!r}: name the user (user ids cannot be matched with the lists)")
-    _wire.target_of(user)  # a user name or request:<id>
+    _wire.UserRef.parse(user)  # a user name or request:<id>
     return user
 
 
@@ -329,7 +330,7 @@ async def plan_access(
 
     async def read(status: RequestStatus) -> list[str]:
         return [
-            _wire.user_key(request)
+            _wire.user_label(request)
             async for request in hub.iter_requests(repo_id, status, repo_type=rtype)
         ]
 

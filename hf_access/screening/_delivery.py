@@ -14,10 +14,10 @@ from typing import Any
 
 import attrs
 
-from .._convert import format_hub_time
-from .._watch_state import request_key
-from .._wire import parse_retry_after
-from ..models import AccessRequest, RepoType, RequestStatus
+from ..core.convert import format_time as format_hub_time
+from ..core.sansio import parse_retry_after
+from ..hub.models import AccessRequest, RepoType, RequestStatus
+from ..hub.watch import request_key
 
 __all__ = [
     "EVENT_TYPES",

@@ -55,13 +55,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
-from .._convert import format_hub_time
 from .._version import __version__
-from .._watch_state import WatchState, request_key
-from .._wire import is_insecure, validate_repo_id
-from ..errors import HfAccessError
-from ..models import AccessRequest, RepoType, RequestStatus
-from ..watch import FATAL, Stream, Watcher, parse_repo
+from ..core.convert import format_time as format_hub_time
+from ..core.errors import HfAccessError
+from ..core.sansio import is_insecure
+from ..hub.models import AccessRequest, RepoType, RequestStatus
+from ..hub.watch import FATAL, Stream, Watcher, WatchState, parse_repo, request_key
+from ..hub.wire import validate_repo_id
 from ..webhooks import SecretLike, WebhookSecret, signed_headers
 from ._delivery import (
     EVENT_TYPES,
@@ -77,7 +77,7 @@ from ._delivery import (
 from ._outbox import NewEvent, Outbox, OutboxEvent, OutboxStats
 
 if TYPE_CHECKING:
-    from ..session import AccessSession
+    from ..hub.client import AccessSession
 
 __all__ = [
     "EVENT_TYPES",

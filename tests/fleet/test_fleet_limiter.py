@@ -8,9 +8,8 @@ import time
 import pytest
 
 from hf_access import AccessSession, Quota
-from hf_access._wire import RateLimitInfo
+from hf_access.core.ratelimit import Limiter, RateLimitInfo
 from hf_access.fleet import RedisRateLimiter
-from hf_access.ratelimit import Limiter
 from hf_access.testing import FakeHub
 
 from . import _crash

@@ -29,11 +29,12 @@ def make_session(
     url: str, token: str | None, ft: FakeTime, *, retry: RetryPolicy | None = None
 ) -> GitLabSession:
     return GitLabSession(
-        url=url,
-        token=token,
+        token,
+        url,
         retry=retry or RetryPolicy(),
         limiter=RateLimiter(clock=ft.clock, sleep=ft.sleep),
         sleep=ft.sleep,
         clock=ft.clock,
+        wall_clock=ft.clock,
         rng=random.Random(0),
     )

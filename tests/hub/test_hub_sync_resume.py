@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hf_access import Outcome
-from hf_access.journal import Journal
+from hf_access.core.journal import Journal
 from hf_access.testing import FakeHub, Faults
 
 from ._sync_support import REPO

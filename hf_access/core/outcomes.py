@@ -1,0 +1,174 @@
+"""Records of bulk runs, for any provider: one outcome per decision, the report, progress.
+
+>>> report = BulkReport(items=(), calls=0, elapsed=0.0)
+>>> report.summary()
+'0 decisions: 0 done, 0 unchanged, 0 failed, 0 not attempted; 0 calls in 0.0s'
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Any, Generic, Protocol, TypeVar
+
+import attrs
+
+from .errors import HfAccessError
+from .sansio import Call
+
+__all__ = [
+    "BulkProgress",
+    "BulkReport",
+    "ItemOutcome",
+    "Keyed",
+    "Outcome",
+    "PlannedCall",
+]
+
+
+class Keyed(Protocol):
+    """What the bulk engine needs of a decision: a stable identity (journal, duplicates)."""
+
+    @property
+    def key(self) -> str: ...
+
+
+D = TypeVar("D", bound=Keyed)
+"""The decision type of a run: :class:`Decision` for the Hub, ``GitLabDecision`` for GitLab."""
+
+
+class Outcome(str, enum.Enum):
+    """How a decision ended."""
+
+    DONE = "done"
+    """The server made the change."""
+    UNCHANGED = "unchanged"
+    """The user already was in the wanted state: nothing to do (never a failure)."""
+    FAILED = "failed"
+    """The server refused or the call failed; ``error`` says why."""
+    NOT_ATTEMPTED = "not_attempted"
+    """Nothing was sent for it (run stopped early, cancelled, or dry run); ``detail`` says why."""
+
+
+@attrs.frozen
+class ItemOutcome(Generic[D]):
+    """The outcome of one input decision (``ItemOutcome[Decision]`` for the Hub).
+
+    Attributes:
+        index: position in the input.
+        decision: the decision.
+        outcome: done, unchanged, failed or not attempted.
+        error: the typed error of a failed item.
+        detail: a short human explanation (why unchanged, why not attempted...).
+        attempts: HTTP calls that carried this item (retries included; 0 when not sent).
+        from_journal: the outcome was read from the journal of an earlier run.
+    """
+
+    index: int
+    decision: D
+    outcome: Outcome
+    error: HfAccessError | None = None
+    detail: str | None = None
+    attempts: int = 0
+    from_journal: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """Done or unchanged: the user is in the wanted state."""
+        return self.outcome in (Outcome.DONE, Outcome.UNCHANGED)
+
+
+@attrs.frozen
+class PlannedCall:
+    """A call a dry run would make: the very :class:`~hf_access.core.sansio.Call` a real run
+    sends, and how many decisions it carries."""
+
+    call: Call
+    items: int
+
+    @property
+    def method(self) -> str:
+        return self.call.method
+
+    @property
+    def path(self) -> str:
+        return self.call.path
+
+    @property
+    def params(self) -> Mapping[str, str] | None:
+        return self.call.params
+
+    @property
+    def body(self) -> Any:
+        return self.call.body
+
+
+@attrs.frozen
+class BulkProgress(Generic[D]):
+    """A snapshot given to ``on_progress`` after each finished item."""
+
+    total: int
+    finished: int
+    done: int
+    unchanged: int
+    failed: int
+    not_attempted: int
+    calls: int
+    last: ItemOutcome[D] | None = None
+
+
+@attrs.frozen
+class BulkReport(Generic[D]):
+    """One :class:`ItemOutcome` per input decision, **in input order**, plus the run's figures.
+
+    Attributes:
+        items: the outcomes, ``items[i]`` for the i-th input decision.
+        calls: HTTP calls this run made (retries included).
+        elapsed: seconds from start to end.
+        stopped: why the run stopped early (auth error, cancellation...), else None.
+        plan: the calls a dry run would make (empty otherwise).
+    """
+
+    items: tuple[ItemOutcome[D], ...]
+    calls: int
+    elapsed: float
+    stopped: str | None = None
+    plan: tuple[PlannedCall, ...] = ()
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for item in self.items if item.outcome is outcome)
+
+    @property
+    def done(self) -> int:
+        return self.count(Outcome.DONE)
+
+    @property
+    def unchanged(self) -> int:
+        return self.count(Outcome.UNCHANGED)
+
+    @property
+    def failed(self) -> int:
+        return self.count(Outcome.FAILED)
+
+    @property
+    def not_attempted(self) -> int:
+        return self.count(Outcome.NOT_ATTEMPTED)
+
+    @property
+    def ok(self) -> bool:
+        """Every item is done or unchanged."""
+        return all(item.ok for item in self.items)
+
+    def failures(self) -> list[ItemOutcome[D]]:
+        return [item for item in self.items if item.outcome is Outcome.FAILED]
+
+    def summary(self) -> str:
+        """``5000 decisions: 4990 done, 10 unchanged, 0 failed, 0 not attempted; 51 calls in 2.3s``"""
+        text = (
+            f"{len(self.items)} decisions: {self.done} done, {self.unchanged} unchanged, "
+            f"{self.failed} failed, {self.not_attempted} not attempted; "
+            f"{self.calls} call{'' if self.calls == 1 else 's'} in {self.elapsed:.1f}s"
+        )
+        if self.stopped:
+            text += f" (stopped: {self.stopped})"
+        return text

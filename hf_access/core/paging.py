@@ -1,0 +1,62 @@
+"""The one page loop: follow ``next`` links from a first :class:`~hf_access.core.sansio.Call`.
+
+A provider says how a page's body decodes and where its next link is; this loop sends each
+page through the transport, resolves relative links against the page they came from, and
+refuses to follow a link it has already followed in this listing (a server that links a page
+to itself, or two pages to each other, would otherwise be read forever).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Generic, TypeVar
+from urllib.parse import urljoin
+
+import attrs
+
+from .errors import DecodeError
+from .sansio import Call
+from .transport import Response
+
+__all__ = ["Page", "PaginationLoopError", "iter_pages"]
+
+T = TypeVar("T")
+
+
+class PaginationLoopError(DecodeError):
+    """A next-page link pointed at a page already read in this listing."""
+
+
+@attrs.frozen
+class Page(Generic[T]):
+    """One page: its decoded items, the answer it came in, and the next link (if any)."""
+
+    items: list[T]
+    response: Response
+    next_url: str | None
+
+
+async def iter_pages(
+    send: Callable[[Call], Awaitable[Response]],
+    first: Call,
+    decode: Callable[[Any], list[T]],
+    next_link: Callable[[Response, Call], str | None],
+) -> AsyncIterator[Page[T]]:
+    """Yield every page from ``first`` on; ``next_link(response, call)`` finds the next one."""
+    call: Call | None = first
+    followed: set[str] = set()
+    while call is not None:
+        response = await send(call)
+        items = decode(response.json())
+        link = next_link(response, call)
+        # Relative links resolve against the page they came from; the next link holds its
+        # own query, so no params are sent again.
+        next_url = urljoin(response.url, link) if link is not None else None
+        if next_url is not None:
+            if next_url in followed or next_url == response.url:
+                raise PaginationLoopError(
+                    f"the server's next-page link points back to a page already read ({next_url})"
+                )
+            followed.add(next_url)
+        yield Page(items, response, next_url)
+        call = Call("GET", next_url, auth=first.auth) if next_url is not None else None

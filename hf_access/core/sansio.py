@@ -1,0 +1,241 @@
+"""Pure helpers every provider shares: the Call value, endpoints and origins, ``Link``,
+``Retry-After`` and ``RateLimit`` headers, and error bodies.
+
+Nothing here does I/O or needs an event loop, so all of it is tested with plain values.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import functools
+import ipaddress
+import json
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import attrs
+
+from .ratelimit import RateLimitInfo
+
+__all__ = [
+    "RETRY_STATUSES",
+    "Call",
+    "error_body",
+    "is_insecure",
+    "is_loopback",
+    "is_retryable_status",
+    "normalize_endpoint",
+    "origin_of",
+    "parse_link_next",
+    "parse_ratelimit",
+    "parse_retry_after",
+]
+
+
+@attrs.frozen
+class Call:
+    """One HTTP call as a value: what a provider's wire module builds, a dry run shows, and
+    the transport sends. ``body`` is JSON-ready data (None: no body); ``path`` is a path on
+    the endpoint or an absolute URL on its origin (a next-page link).
+
+    >>> Call("POST", "/api/models/org/m/user-access-request/grant", body={"user": "alice"})
+    Call(method='POST', path='/api/models/org/m/user-access-request/grant', params=None, body={'user': 'alice'}, auth=True)
+    """
+
+    method: str
+    path: str
+    params: Mapping[str, str] | None = None
+    body: Any = None
+    auth: bool = True
+
+    @property
+    def target(self) -> str:
+        """The path with its query, as a person reads the call (``/a/b?x=1``).
+
+        >>> Call("PUT", "projects/3/access_requests/5/approve", {"access_level": "30"}).target
+        '/projects/3/access_requests/5/approve?access_level=30'
+        """
+        path = self.path if "://" in self.path else "/" + self.path.lstrip("/")
+        return f"{path}?{urlencode(self.params)}" if self.params else path
+
+
+# ---------------------------------------------------------------------------------------------
+# Endpoint and origin checks
+
+
+def normalize_endpoint(endpoint: str) -> str:
+    """Strip the trailing slash; ValueError when the URL is not http(s)://host."""
+    endpoint = endpoint.strip().rstrip("/")
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"invalid endpoint {endpoint!r}: expected http(s)://host[:port]")
+    return endpoint
+
+
+def origin_of(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    default = 443 if parts.scheme == "https" else 80
+    return (parts.scheme, (parts.hostname or "").lower(), parts.port or default)
+
+
+def is_loopback(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def is_insecure(url: str) -> bool:
+    """True when a token sent to ``url`` would travel in clear over a network."""
+    return urlsplit(url).scheme == "http" and not is_loopback(url)
+
+
+# ---------------------------------------------------------------------------------------------
+# Headers
+
+
+_LINK_RE = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]+)*)")
+
+
+def parse_link_next(header: str | None) -> str | None:
+    """The URL of ``rel="next"`` in a ``Link`` header, or None."""
+    if not header:
+        return None
+    for match in _LINK_RE.finditer(header):
+        params = match.group(2)
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip().lower() == "rel" and "next" in value.strip().strip('"').lower().split():
+                return match.group(1).strip()
+    return None
+
+
+def _sf_items(value: str) -> list[dict[str, str]]:
+    """Split a structured-field list (``"api";r=1;t=2, "x";r=3``) into parameter dicts.
+
+    The bare item (the bucket name, or a string such as ``"fixed window"``) is kept under the
+    keys ``""`` (first) and collected under ``"_names"`` joined by ``|``.
+    """
+    items: list[dict[str, str]] = []
+    for raw in value.split(","):
+        params: dict[str, str] = {}
+        names: list[str] = []
+        for piece in raw.split(";"):
+            piece = piece.strip()
+            if not piece:
+                continue
+            key, eq, val = piece.partition("=")
+            if eq:
+                params[key.strip().lower()] = val.strip().strip('"')
+            else:
+                names.append(piece.strip('"').lower())
+        params["_names"] = "|".join(names)
+        items.append(params)
+    return items
+
+
+def _pick_bucket(items: list[dict[str, str]], bucket: str) -> dict[str, str] | None:
+    for item in items:
+        if bucket in item["_names"].split("|"):
+            return item
+    return items[0] if items else None
+
+
+@functools.lru_cache(maxsize=256)
+def _bucket_numbers(value: str, bucket: str, first: str, second: str) -> tuple[float | None, ...]:
+    """Two parameters of ``bucket``'s item in a structured-field header, as numbers.
+
+    Cached: a server sends the same ``RateLimit-Policy`` on every answer, and the
+    ``RateLimit`` values repeat often enough under load to be worth keeping.
+    """
+    item = _pick_bucket(_sf_items(value), bucket)
+    if item is None:
+        return (None, None)
+    return (_num(item.get(first)), _num(item.get(second)))
+
+
+def _num(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def parse_ratelimit(
+    headers: Mapping[str, str], *, bucket: str = "api", now: float | None = None
+) -> RateLimitInfo:
+    """Read ``RateLimit`` and ``RateLimit-Policy`` (IETF draft-09 form, as the Hub sends them).
+
+    Older drafts' ``RateLimit-Remaining`` / ``RateLimit-Reset`` / ``RateLimit-Limit`` are
+    understood too (with a small reset value read as seconds, a large one as Unix time).
+    """
+    remaining: float | None = None
+    reset_after: float | None = None
+    quota: float | None = None
+    window: float | None = None
+    rl = headers.get("RateLimit")
+    if rl:
+        remaining, reset_after = _bucket_numbers(rl, bucket, "r", "t")
+    policy = headers.get("RateLimit-Policy")
+    if policy:
+        quota, window = _bucket_numbers(policy, bucket, "q", "w")
+    if remaining is None:
+        remaining = _num(headers.get("RateLimit-Remaining"))
+    if reset_after is None:
+        raw = _num(headers.get("RateLimit-Reset"))
+        if raw is not None:
+            current = time.time() if now is None else now
+            reset_after = raw - current if raw > 1_000_000_000 else raw
+            reset_after = max(0.0, reset_after)
+    if quota is None:
+        quota = _num(headers.get("RateLimit-Limit"))
+    return RateLimitInfo(
+        remaining=None if remaining is None else max(0, int(remaining)),
+        reset_after=reset_after,
+        quota=None if quota is None else int(quota),
+        window=window,
+    )
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (delta seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)
+
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def is_retryable_status(status: int) -> bool:
+    return status in RETRY_STATUSES or status >= 500
+
+
+_NOT_JSON = object()
+
+
+def error_body(body: bytes) -> tuple[str, Any]:
+    """An error body as (its text, stripped; its JSON, or a marker when it is not JSON)."""
+    text = body.decode("utf-8", errors="replace").strip()
+    try:
+        return text, json.loads(text) if text else _NOT_JSON
+    except ValueError:
+        return text, _NOT_JSON

@@ -1,0 +1,365 @@
+"""Hub decisions in bulk: many users, many repos, at the Hub's limits.
+
+A :class:`BulkRun` takes :class:`Decision` records (repo, user, action, reason), checks them all
+before sending anything, and hands them to the shared engine
+(:class:`~hf_access.core.engine.Engine`) with this module's executor, which:
+
+- groups accept / reject / cancel / reset per repo, action and reason into batch calls of up to
+  100 users (one handle call per user where the Hub has no batch route, remembered per
+  session); grant has no batch route and goes one call per user;
+- builds every call with :mod:`hf_access.hub.wire` (the dry run shows those very calls) and
+  sends it through the session's transport, so a decision travels downward only.
+
+The engine reports one :class:`~hf_access.ItemOutcome` per input decision, in input order,
+stops early on 401/403, decides duplicates once and keeps the journal. Use it through the
+session::
+
+    report = await hub.accept_many("org/model", ["alice", "bob"], journal="accept.jsonl")
+    print(report.summary())
+
+or keep the run object to read a partial report after a cancellation::
+
+    run = hub.start_bulk(decisions)
+    try:
+        report = await run
+    except asyncio.CancelledError:
+        print(run.report().summary())
+        raise
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import Any, TypedDict
+
+import attrs
+
+from ..core.engine import Engine, Job, Settled
+from ..core.errors import (
+    AlreadyHasAccessError,
+    APIStatusError,
+    HfAccessError,
+    NotFoundError,
+    RequestNotFoundError,
+    UserNotFoundError,
+)
+from ..core.outcomes import BulkProgress, Outcome
+from ..core.paging import iter_pages
+from ..core.sansio import Call
+from ..core.transport import Transport
+from . import wire as _wire
+from .convert import decode_requests
+from .models import Action, RepoType, RequestStatus
+from .wire import UserArg, UserRef
+
+__all__ = [
+    "BatchSupport",
+    "BulkOptions",
+    "BulkRun",
+    "Decision",
+    "DecisionLike",
+    "OnProgress",
+    "decisions_for",
+    "normalize_decisions",
+]
+
+
+def _action(value: Action | str) -> Action:
+    return Action.parse(value)
+
+
+def _repo_type(value: RepoType | str | None) -> RepoType:
+    return RepoType.parse(value)
+
+
+@attrs.frozen
+class Decision:
+    """One decision: do ``action`` to ``user`` on ``repo_id``.
+
+    ``user`` is the label of a :class:`~hf_access.hub.wire.UserRef`: a user name, or
+    ``request:<id>`` for repos that hide their requesters (``user-id:<id>`` for grant).
+
+    >>> Decision("org/model", "alice", "reject", reason="incomplete form").action
+    <Action.REJECT: 'reject'>
+    """
+
+    repo_id: str
+    user: str
+    action: Action = attrs.field(converter=_action)
+    reason: str | None = None
+    repo_type: RepoType = attrs.field(default=RepoType.MODEL, converter=_repo_type)
+
+    @property
+    def key(self) -> str:
+        """Identity of the decision in journals and for de-duplication."""
+        return f"{self.repo_type.value}:{self.repo_id}|{self.user}|{self.action.value}"
+
+
+DecisionLike = Decision | tuple[Any, ...]
+OnProgress = Callable[[BulkProgress[Decision]], None]
+
+
+class BulkOptions(TypedDict, total=False):
+    """The options of every Hub bulk method, declared once (defaults in brackets).
+
+    - ``concurrency`` [16]: calls in flight at once (all through the session's limiter).
+    - ``use_batch`` [True]: accept/reject/cancel/reset through the batch route, 100 per call.
+    - ``precheck`` [False]: read each repo's target list first; users already on it are
+      ``unchanged`` and not sent (one call per 1,000 entries of that list).
+    - ``on_progress`` [None]: called with a :class:`~hf_access.BulkProgress` after every item.
+    - ``journal`` [None]: a JSON Lines file; a rerun with the same file skips what is done.
+    - ``dry_run`` [False]: send nothing; the report's ``plan`` lists the calls.
+    """
+
+    concurrency: int
+    use_batch: bool
+    precheck: bool
+    on_progress: OnProgress | None
+    journal: str | os.PathLike[str] | None
+    dry_run: bool
+
+
+@attrs.define
+class BatchSupport:
+    """Whether the Hub has the batch route; learnt once per session (an older Hub has not)."""
+
+    available: bool = True
+
+
+def decisions_for(
+    repo_ids: str | Iterable[str],
+    users: UserArg | Iterable[UserArg],
+    action: Action | str,
+    *,
+    reason: str | None = None,
+    repo_type: RepoType | str | None = None,
+) -> list[Decision]:
+    """One decision per (repo, user). A ``str`` is one repo or one user, never its letters."""
+    repos = [repo_ids] if isinstance(repo_ids, str) else list(repo_ids)
+    if not repos:
+        raise ValueError("no repo given")
+    one_user = isinstance(users, (str, UserRef)) or not isinstance(users, Iterable)
+    listed: Iterable[UserArg] = [users] if one_user else users  # type: ignore[assignment,list-item]
+    rtype = RepoType.parse(repo_type)
+    act = Action.parse(action)
+    labels = [
+        _wire.UserRef.parse(u, allow_request_id=act is not Action.GRANT).label for u in listed
+    ]
+    return [Decision(repo, label, act, reason, rtype) for repo in repos for label in labels]
+
+
+def normalize_decisions(decisions: Iterable[DecisionLike]) -> tuple[list[Decision], list[UserRef]]:
+    """Check every decision before anything is sent; ValueError names the first bad one.
+
+    Returns the decisions and, aligned with them, each user as a :class:`UserRef`. Tuples
+    ``(repo_id, user, action[, reason])`` are accepted. Two different actions for the same
+    user on the same repo are a conflict, not something to guess about.
+    """
+    out: list[Decision] = []
+    refs: list[UserRef] = []
+    actions: dict[tuple[RepoType, str, str], Action] = {}
+    for index, raw in enumerate(decisions):
+        try:
+            decision = raw if isinstance(raw, Decision) else Decision(*raw)
+            _wire.validate_repo_id(decision.repo_id)
+            ref = UserRef.parse(decision.user, allow_request_id=decision.action is not Action.GRANT)
+            _wire.validate_reason(decision.reason)
+            if decision.reason is not None and not decision.action.takes_reason:
+                raise ValueError(f"{decision.action.value} takes no reason")
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"decision {index}: {exc}") from None
+        who = (decision.repo_type, decision.repo_id, decision.user)
+        seen = actions.setdefault(who, decision.action)
+        if seen is not decision.action:
+            raise ValueError(
+                f"decision {index}: {decision.user} on {decision.repo_id} is asked to "
+                f"{seen.value} and to {decision.action.value}"
+            )
+        out.append(decision)
+        refs.append(ref)
+    return out, refs
+
+
+def _is_missing_route(exc: HfAccessError) -> bool:
+    """A 404 that names nothing (no repo, user or request) or a 405: the route does not exist."""
+    if isinstance(exc, APIStatusError) and exc.status == 405:
+        return True
+    return type(exc) is NotFoundError
+
+
+def _batch_item_error(code: str | None, target: str) -> HfAccessError:
+    if code == "user_not_found":
+        return UserNotFoundError("User not found", status=404, error_code=code)
+    if code == "request_not_found":
+        return RequestNotFoundError(
+            f"No access request found for {target}", status=404, error_code=code
+        )
+    return APIStatusError(f"batch item failed: {code}", status=400, error_code=code)
+
+
+@attrs.define
+class _HubExecutor:
+    """How Hub decisions become calls: batches of 100, or one handle/grant call per user."""
+
+    transport: Transport
+    support: BatchSupport
+    refs: Sequence[UserRef]
+    use_batch: bool
+    precheck: bool
+    server: str = "the Hub"
+
+    def scope(self, decision: Decision) -> Hashable:
+        return (decision.repo_type, decision.repo_id)
+
+    def _batchable(self, decision: Decision) -> bool:
+        return self.use_batch and decision.action is not Action.GRANT and self.support.available
+
+    def jobs(self, decisions: Sequence[Decision], todo: list[int]) -> list[Job]:
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        jobs: list[Job] = []
+        for index in todo:
+            d = decisions[index]
+            if self._batchable(d):
+                groups.setdefault((d.repo_type, d.repo_id, d.action, d.reason), []).append(index)
+            else:
+                jobs.append(Job([index]))
+        for indices in groups.values():
+            for start in range(0, len(indices), _wire.MAX_BATCH):
+                jobs.append(Job(indices[start : start + _wire.MAX_BATCH], batch=True))
+        jobs.sort(key=lambda job: job.indices[0])
+        return jobs
+
+    def call(self, decisions: Sequence[Decision], job: Job) -> Call:
+        first = decisions[job.indices[0]]
+        status = first.action.target_status
+        if job.batch:
+            users = [self.refs[i] for i in job.indices]
+            return _wire.batch_call(first.repo_type, first.repo_id, status, first.reason, users)
+        ref = self.refs[job.indices[0]]
+        if first.action is Action.GRANT:
+            return _wire.grant_call(first.repo_type, first.repo_id, ref)
+        return _wire.handle_call(first.repo_type, first.repo_id, ref, status, first.reason)
+
+    async def _names_on(self, repo_type: RepoType, repo_id: str, status: RequestStatus) -> set[str]:
+        names: set[str] = set()
+        first = _wire.list_call(repo_type, repo_id, status)
+        async for page in iter_pages(self.transport.send, first, decode_requests, _wire.next_link):
+            names.update(r.username or f"request:{r.request_id}" for r in page.items)
+        return names
+
+    async def prepare(self, decisions: Sequence[Decision], todo: list[int]) -> dict[int, Settled]:
+        """With ``precheck``: read each repo's target list once, settle the users already on it."""
+        if not self.precheck:
+            return {}
+        listed: dict[tuple[RepoType, str, RequestStatus], set[str]] = {}
+        for index in todo:
+            d = decisions[index]
+            where = (d.repo_type, d.repo_id, d.action.target_status)
+            if where not in listed:
+                try:
+                    listed[where] = await self._names_on(*where)
+                except HfAccessError:
+                    listed[where] = set()  # could not read it: decide every item normally
+        settled: dict[int, Settled] = {}
+        for index in todo:
+            d = decisions[index]
+            status = d.action.target_status
+            if d.user in listed[(d.repo_type, d.repo_id, status)]:
+                settled[index] = Settled(Outcome.UNCHANGED, None, f"already {status.value}")
+        return settled
+
+    async def execute(self, decisions: Sequence[Decision], job: Job) -> list[Settled] | list[Job]:
+        if job.batch and not self.support.available:
+            return [Job([i]) for i in job.indices]
+        if job.batch:
+            return await self._batch(decisions, job)
+        return [await self._single(decisions, job)]
+
+    async def _batch(self, decisions: Sequence[Decision], job: Job) -> list[Settled] | list[Job]:
+        try:
+            response = await self.transport.send(self.call(decisions, job))
+        except HfAccessError as exc:
+            if not _is_missing_route(exc):
+                raise
+            # An older Hub without the batch route: one handle call per user from now on.
+            self.support.available = False
+            return [Job([i]) for i in job.indices]
+        results = _wire.decode_batch(response.json(), [self.refs[i] for i in job.indices])
+        return [
+            Settled(Outcome.DONE)
+            if result.ok
+            else Settled(Outcome.FAILED, _batch_item_error(result.error, result.target))
+            for result in results
+        ]
+
+    async def _single(self, decisions: Sequence[Decision], job: Job) -> Settled:
+        d = decisions[job.indices[0]]
+        try:
+            await self.transport.send(self.call(decisions, job))
+        except AlreadyHasAccessError:
+            return Settled(Outcome.UNCHANGED, None, "already has access")
+        except RequestNotFoundError as exc:
+            # The Hub's 404 means "no request" *or* "already in that status": ask the list.
+            if await self._already_there(d, self.refs[job.indices[0]]):
+                return Settled(Outcome.UNCHANGED, None, f"already {d.action.target_status.value}")
+            return Settled(Outcome.FAILED, exc)
+        return Settled(Outcome.DONE)
+
+    async def _already_there(self, d: Decision, ref: UserRef) -> bool:
+        """Is the user on the list of the status the decision wants? (searched by name)"""
+        if ref.kind != "user":
+            return False
+        first = _wire.list_call(d.repo_type, d.repo_id, d.action.target_status, search=ref.value)
+        try:
+            async for page in iter_pages(
+                self.transport.send, first, decode_requests, _wire.next_link
+            ):
+                if any(request.username == ref.value for request in page.items):
+                    return True
+        except HfAccessError:
+            return False
+        return False
+
+
+class BulkRun(Engine[Decision]):
+    """One bulk run over Hub decisions. Await it for the :class:`~hf_access.BulkReport`.
+
+    Create it with :meth:`AccessSession.start_bulk` (the ``*_many`` methods do it for you).
+    Every decision is checked here, before anything is sent. It runs once.
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        support: BatchSupport,
+        decisions: Iterable[DecisionLike],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        **options: Any,
+    ) -> None:
+        opts: BulkOptions = {**_DEFAULTS, **options}  # type: ignore[typeddict-item]
+        unknown = set(opts) - set(_DEFAULTS)
+        if unknown:
+            raise TypeError(f"unknown bulk option(s): {', '.join(sorted(unknown))}")
+        checked, refs = normalize_decisions(decisions)
+        super().__init__(
+            checked,
+            _HubExecutor(transport, support, refs, opts["use_batch"], opts["precheck"]),
+            concurrency=opts["concurrency"],
+            on_progress=opts["on_progress"],
+            journal=opts["journal"],
+            dry_run=opts["dry_run"],
+            clock=clock,
+        )
+
+
+_DEFAULTS: BulkOptions = {
+    "concurrency": 16,
+    "use_batch": True,
+    "precheck": False,
+    "on_progress": None,
+    "journal": None,
+    "dry_run": False,
+}

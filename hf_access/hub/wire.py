@@ -1,0 +1,347 @@
+"""The Hub's wire, pure: validation, paths, and every call as a :class:`~hf_access.core.sansio.Call`.
+
+The session's methods and the bulk executor both build their calls here, and a dry run shows
+the very same values, so what a dry run plans is what is sent. Nothing here does I/O or needs
+an event loop: all of it is tested with plain values.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import attrs
+
+from ..core.convert import format_time
+from ..core.errors import DecodeError
+from ..core.sansio import Call, parse_link_next
+from ..core.transport import Response
+from .models import (
+    AccessRequest,
+    BatchResult,
+    GatingMode,
+    NotificationsMode,
+    RepoType,
+    RequestStatus,
+)
+
+MAX_REASON = 200
+MAX_BATCH = 100
+MAX_SEARCH = 250
+MIN_PAGE, MAX_PAGE = 10, 1000
+
+# Hub rules for names: letters, digits, '-', '_', '.'; no '--' or '..'; at most 96 characters;
+# not starting or ending with '-' or '.'.
+_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9_.\-]{0,94}[A-Za-z0-9_])?"
+_REPO_ID_RE = re.compile(rf"^{_NAME}/{_NAME}$")
+_USER_RE = re.compile(rf"^{_NAME}$")
+_HEX24_RE = re.compile(r"^[0-9a-fA-F]{24}$")
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+
+
+def validate_repo_id(repo_id: str) -> str:
+    """Return ``repo_id`` if it is ``namespace/name`` as the Hub accepts it, else ValueError."""
+    if not isinstance(repo_id, str) or not _REPO_ID_RE.match(repo_id):
+        raise ValueError(f"invalid repo id {repo_id!r}: expected 'namespace/name'")
+    if "--" in repo_id or ".." in repo_id:
+        raise ValueError(f"invalid repo id {repo_id!r}: '--' and '..' are not allowed")
+    return repo_id
+
+
+def validate_username(user: str) -> str:
+    """Return ``user`` if it is a well-formed Hub user name, else ValueError."""
+    if not isinstance(user, str) or not _USER_RE.match(user) or "--" in user or ".." in user:
+        raise ValueError(f"invalid user name {user!r}")
+    return user
+
+
+def validate_reason(reason: str | None, *, field: str = "reason") -> str | None:
+    """Reasons are at most 200 characters (the Hub's limit)."""
+    if reason is None:
+        return None
+    if not isinstance(reason, str):
+        raise ValueError(f"{field} must be a string")
+    if len(reason) > MAX_REASON:
+        raise ValueError(f"{field} is {len(reason)} characters long; the Hub accepts at most 200")
+    return reason
+
+
+def validate_page_size(page_size: int | None) -> int | None:
+    if page_size is None:
+        return None
+    if not isinstance(page_size, int) or not MIN_PAGE <= page_size <= MAX_PAGE:
+        raise ValueError(f"page_size must be an integer from {MIN_PAGE} to {MAX_PAGE}")
+    return page_size
+
+
+def validate_search(search: str | None) -> str | None:
+    if search is not None and len(search) > MAX_SEARCH:
+        raise ValueError(f"search is limited to {MAX_SEARCH} characters")
+    return search
+
+
+@attrs.frozen
+class UserRef:
+    """Who a decision is about, as the Hub's bodies address a user: by name (``user``), by
+    user id (``userId``) or by request id (``requestId``, for repos that hide requesters).
+
+    Its :attr:`label` is how decisions, journals and reports name it: the user name, else
+    ``request:<id>`` or ``user-id:<id>``; :meth:`parse` reads a label back.
+
+    >>> UserRef.parse("request:abc123").body()
+    {'requestId': 'abc123'}
+    >>> UserRef.parse("alice").label
+    'alice'
+    """
+
+    kind: str  # "user", "userId" or "requestId"
+    value: str
+
+    @property
+    def label(self) -> str:
+        if self.kind == "user":
+            return self.value
+        return f"{'request' if self.kind == 'requestId' else 'user-id'}:{self.value}"
+
+    def body(self) -> dict[str, str]:
+        return {self.kind: self.value}
+
+    @classmethod
+    def parse(cls, user: UserArg, *, allow_request_id: bool = True) -> UserRef:
+        """A user name, a label, a :class:`UserRef` or a listed :class:`AccessRequest`.
+
+        A record is addressed by user name when it has one, else by request id (repos that
+        hide their requesters); grant takes no request id, so it falls back to the user id.
+        """
+        if isinstance(user, UserRef):
+            if user.kind == "requestId" and not allow_request_id:
+                raise ValueError("this call takes a user name or user id, not a request id")
+            return user
+        if isinstance(user, AccessRequest):
+            if user.username:
+                return cls("user", validate_username(user.username))
+            if allow_request_id and user.request_id:
+                return cls("requestId", _request_id(user.request_id))
+            if user.user_id:
+                return cls("userId", _user_id(user.user_id))
+            raise ValueError(
+                "this access request has no user name, request id or user id to address"
+            )
+        if isinstance(user, str):
+            if user.startswith("request:"):
+                if not allow_request_id:
+                    raise ValueError("this call takes a user name or user id, not a request id")
+                return cls("requestId", _request_id(user.removeprefix("request:")))
+            if user.startswith("user-id:"):
+                return cls("userId", _user_id(user.removeprefix("user-id:")))
+            return cls("user", validate_username(user))
+        raise ValueError(f"user must be a user name or an AccessRequest, not {type(user).__name__}")
+
+
+def _request_id(value: str) -> str:
+    if not _REQUEST_ID_RE.match(value):
+        raise ValueError(f"invalid request id {value!r}")
+    return value
+
+
+def _user_id(value: str) -> str:
+    if not _HEX24_RE.match(value):
+        raise ValueError(f"invalid user id {value!r}: expected 24 hexadecimal characters")
+    return value
+
+
+UserArg = str | AccessRequest | UserRef
+"""How callers name a user: a user name, ``request:<id>``, ``user-id:<id>``, a
+:class:`UserRef`, or a record from a list."""
+
+
+def user_label(user: UserArg) -> str:
+    """The label of a user given any way (checked): see :attr:`UserRef.label`."""
+    return UserRef.parse(user).label
+
+
+def reason_key(status: RequestStatus) -> str | None:
+    """The body key that carries a reason for ``status`` (None when it takes none)."""
+    if status is RequestStatus.REJECTED:
+        return "rejectionReason"
+    if status is RequestStatus.RESET:
+        return "resetReason"
+    return None
+
+
+def decision_body(status: RequestStatus, reason: str | None) -> dict[str, Any]:
+    """``{"status": ..., "rejectionReason"?: ...}``; ValueError for a reason the status cannot carry."""
+    validate_reason(reason)
+    body: dict[str, Any] = {"status": status.value}
+    if reason is not None:
+        key = reason_key(status)
+        if key is None:
+            raise ValueError(
+                f"a reason can only be given to reject or reset, not to {status.value}"
+            )
+        body[key] = reason
+    return body
+
+
+def settings_body(
+    *,
+    mode: GatingMode | str | bool | None,
+    notifications_mode: NotificationsMode | str | None,
+    notifications_email: str | None,
+    org_members_gated: bool | None,
+) -> dict[str, Any]:
+    """The body of ``PUT .../settings``: only what is given is sent."""
+    body: dict[str, Any] = {}
+    if mode is not None:
+        gm = GatingMode.parse(mode)
+        body["gated"] = False if gm is GatingMode.OFF else gm.value
+    if notifications_mode is not None:
+        body["gatedNotificationsMode"] = NotificationsMode.parse(notifications_mode).value
+    if notifications_email is not None:
+        if "@" not in notifications_email or len(notifications_email) > 254:
+            raise ValueError(f"invalid notifications e-mail {notifications_email!r}")
+        body["gatedNotificationsEmail"] = notifications_email
+    if org_members_gated is not None:
+        body["orgMembersGated"] = bool(org_members_gated)
+    if not body:
+        raise ValueError("set_gating needs at least one setting to change")
+    return body
+
+
+# ---------------------------------------------------------------------------------------------
+# Paths
+
+
+def repo_api_path(repo_type: RepoType, repo_id: str, *parts: str) -> str:
+    """``/api/models/ns/name/<parts>``; repo id segments are percent-encoded."""
+    encoded = "/".join(quote(p, safe="") for p in repo_id.split("/"))
+    tail = "".join(f"/{p}" for p in parts)
+    return f"/api/{repo_type.plural}/{encoded}{tail}"
+
+
+@functools.lru_cache(maxsize=1024)
+def requests_path(repo_type: RepoType, repo_id: str, action: str) -> str:
+    """``/api/{type}s/{repo}/user-access-request/{action}``."""
+    return repo_api_path(repo_type, repo_id, "user-access-request", action)
+
+
+def report_path(repo_type: RepoType, repo_id: str) -> str:
+    """The report has no ``/api`` prefix, and models have no type segment either."""
+    encoded = "/".join(quote(p, safe="") for p in repo_id.split("/"))
+    prefix = "" if repo_type is RepoType.MODEL else f"/{repo_type.plural}"
+    return f"{prefix}/{encoded}/user-access-report"
+
+
+# ---------------------------------------------------------------------------------------------
+# Calls
+
+
+def list_call(
+    repo_type: RepoType,
+    repo_id: str,
+    status: RequestStatus,
+    *,
+    search: str | None = None,
+    page_size: int | None = None,
+    after: datetime | None = None,
+) -> Call:
+    """The first page of one list (``GET .../user-access-request/{status}``)."""
+    params: dict[str, str] = {}
+    if page_size is not None:
+        params["limit"] = str(page_size)
+    if search:
+        params["q"] = search
+    if after is not None:
+        params["after"] = format_time(after)
+    return Call("GET", requests_path(repo_type, repo_id, status.value), params=params or None)
+
+
+def next_link(response: Response, call: Call) -> str | None:
+    """Where a list page says the next one is (``Link: <...>; rel="next"``)."""
+    return parse_link_next(response.headers.get("Link"))
+
+
+def handle_call(
+    repo_type: RepoType, repo_id: str, user: UserRef, status: RequestStatus, reason: str | None
+) -> Call:
+    """Move one request to ``status`` (``POST .../user-access-request/handle``)."""
+    body = {**user.body(), **decision_body(status, reason)}
+    return Call("POST", requests_path(repo_type, repo_id, "handle"), body=body)
+
+
+def grant_call(repo_type: RepoType, repo_id: str, user: UserRef) -> Call:
+    """Give access without a request (``POST .../user-access-request/grant``)."""
+    if user.kind == "requestId":
+        raise ValueError("grant takes a user name or user id, not a request id")
+    return Call("POST", requests_path(repo_type, repo_id, "grant"), body=user.body())
+
+
+def batch_call(
+    repo_type: RepoType,
+    repo_id: str,
+    status: RequestStatus,
+    reason: str | None,
+    users: Sequence[UserRef],
+) -> Call:
+    """1 to 100 users moved to ``status`` (``POST .../user-access-request/batch``)."""
+    if not 1 <= len(users) <= MAX_BATCH:
+        raise ValueError(f"a batch takes 1 to {MAX_BATCH} users, not {len(users)}")
+    body = {**decision_body(status, reason), "requests": [u.body() for u in users]}
+    return Call("POST", requests_path(repo_type, repo_id, "batch"), body=body)
+
+
+def gating_call(repo_type: RepoType, repo_id: str) -> Call:
+    """The repo's gating mode (``GET /api/{type}s/{repo}?expand[]=gated``)."""
+    return Call("GET", repo_api_path(repo_type, repo_id), params={"expand[]": "gated"})
+
+
+def settings_call(repo_type: RepoType, repo_id: str, body: Mapping[str, Any]) -> Call:
+    """Change gating settings (``PUT .../settings``); build ``body`` with :func:`settings_body`."""
+    return Call("PUT", repo_api_path(repo_type, repo_id, "settings"), body=dict(body))
+
+
+def report_call(repo_type: RepoType, repo_id: str) -> Call:
+    """Every request in every status (``GET /{repo}/user-access-report``)."""
+    return Call("GET", report_path(repo_type, repo_id))
+
+
+def repos_call(repo_type: RepoType, author: str) -> Call:
+    """A namespace's repos of one type with their gating (``GET /api/{type}s?author=``)."""
+    return Call("GET", f"/api/{repo_type.plural}", params={"author": author, "expand[]": "gated"})
+
+
+def whoami_call() -> Call:
+    """Who the token is, and its organisations (``GET /api/whoami-v2``)."""
+    return Call("GET", "/api/whoami-v2")
+
+
+def decode_batch(data: Any, users: Sequence[UserRef]) -> list[BatchResult]:
+    """The batch route's answer: one result per user sent, in input order."""
+    if not isinstance(data, list) or len(data) != len(users):
+        got = f"{len(data)} results" if isinstance(data, list) else type(data).__name__
+        raise DecodeError(f"unexpected batch answer: sent {len(users)} items, got {got}")
+    results: list[BatchResult] = []
+    for index, (item, target) in enumerate(zip(data, users, strict=True)):
+        if not isinstance(item, dict) or not isinstance(item.get("ok"), bool):
+            raise DecodeError(f"unexpected batch answer: item [{index}] has no boolean 'ok'")
+        error = item.get("error")
+        user = item.get("user")
+        if target.kind == "user" and isinstance(user, str) and user != target.value:
+            # Answers come in input order; one that names someone else is not to be trusted.
+            raise DecodeError(
+                f"unexpected batch answer: item [{index}] is about {user!r}, "
+                f"but {target.value!r} was sent there"
+            )
+        results.append(
+            BatchResult(
+                target=target.label,
+                ok=item["ok"],
+                error=str(error) if error is not None else None,
+                username=user if isinstance(user, str) else None,
+            )
+        )
+    return results

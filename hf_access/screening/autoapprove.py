@@ -1,0 +1,321 @@
+"""Screening services: watch repos, decide new requests by policy, keep an audit trail.
+
+>>> import asyncio
+>>> from hf_access import AccessSession
+>>> from hf_access.screening.autoapprove import AutoApprover
+>>> from hf_access.screening.policy import Policy
+>>> async def main() -> None:
+...     async with AccessSession() as hub:
+...         approver = AutoApprover(
+...             hub, ["my-org/gated-model"], Policy.from_toml("policy.toml"),
+...             audit_log="audit.jsonl", state_file="approver.json",
+...         )
+...         report = await approver.run_once()   # or: await approver.run() until cancelled
+...         print(report.summary())
+
+Each pass polls the pending lists (see :mod:`hf_access.hub.watch`), evaluates the policy on every
+new request, sends the decisions grouped per repo, action and reason as batch calls (up to
+100 users per call; ``hold`` sends nothing) and appends one JSON line per decision to the
+audit log, then saves the position. Every request is decided once, across restarts when a
+``state_file`` is given: a decided request leaves the pending list, and the position skips
+the held ones.
+
+* Held requests stay pending for a human and are not evaluated again, unless
+  ``recheck_held=True``: then they are evaluated again on every poll of their repo while they
+  are pending (a request held again writes no new audit line).
+* A batch call that fails (after the session's retries) is logged with outcome ``error``
+  and its requests are evaluated again on the next pass if still pending; an item the Hub
+  refuses (``request_not_found``: withdrawn meanwhile) is final.
+* ``dry_run=True`` sends nothing, logs ``"outcome": "dry_run"`` and never writes the state
+  file (it reads it), so a dry run never uses up requests.
+* Existing pending requests are decided on the first pass (``include_existing=True``).
+* Requests of repos that hide their requesters are addressed by request id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ..core.convert import format_time
+from ..core.errors import HfAccessError, RequestNotFoundError, UserNotFoundError
+from ..hub.bulk import Decision
+from ..hub.models import Action, RepoType
+from ..hub.watch import FATAL, Watcher, WatchEvent, WatchState
+from ..hub.wire import user_label
+from .policy import Policy, PolicyDecision, Verdict
+
+if TYPE_CHECKING:
+    from ..hub.client import AccessSession
+
+__all__ = ["AuditRecord", "AutoApprover", "PassReport"]
+
+_CODES = {RequestNotFoundError: "request_not_found", UserNotFoundError: "user_not_found"}
+_ACTION = {
+    PolicyDecision.ACCEPT: Action.ACCEPT,
+    PolicyDecision.REJECT: Action.REJECT,
+    PolicyDecision.RESET: Action.RESET,
+}
+
+
+@attrs.frozen
+class AuditRecord:
+    """One decision, as written to the audit log.
+
+    ``outcome``: ``ok`` (the Hub applied it), ``error`` (see ``error``), ``held`` (nothing
+    sent) or ``dry_run`` (would have been sent).
+    """
+
+    time: datetime
+    repo_id: str
+    repo_type: RepoType
+    user: str | None
+    request_id: str | None
+    decision: PolicyDecision
+    reason: str | None
+    rule: str | None
+    outcome: str
+    error: str | None = None
+    dry_run: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "time": format_time(self.time),
+            "repo": self.repo_id,
+            "repo_type": self.repo_type.value,
+            "user": self.user,
+            "request_id": self.request_id,
+            "decision": self.decision.value,
+            "reason": self.reason,
+            "rule": self.rule,
+            "outcome": self.outcome,
+            "error": self.error,
+            "dry_run": self.dry_run,
+        }
+
+    def line(self) -> str:
+        """A one-line human summary."""
+        who = self.user or f"request:{self.request_id}"
+        why = f" ({self.reason})" if self.reason else ""
+        err = f": {self.error}" if self.error else ""
+        return (
+            f"{self.decision.value:<6} {self.repo_id} {who} [rule {self.rule}]{why} "
+            f"-> {self.outcome}{err}"
+        )
+
+
+@attrs.frozen
+class PassReport:
+    """What one pass decided: the audit records (in order), calls spent and time taken."""
+
+    records: tuple[AuditRecord, ...]
+    calls: int
+    elapsed: float
+    rechecked: int = 0
+
+    def count(self, decision: PolicyDecision) -> int:
+        return sum(1 for r in self.records if r.decision is decision)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for r in self.records if r.outcome == "error")
+
+    def summary(self) -> str:
+        """``3 decisions: 1 accept, 1 reject, 0 reset, 1 hold; 0 failed; 4 calls in 0.1s``"""
+        counts = ", ".join(f"{self.count(d)} {d.value}" for d in PolicyDecision)
+        n = len(self.records)
+        return (
+            f"{n} decision{'s' * (n != 1)}: {counts}; {self.failed} failed; "
+            f"{self.calls} call{'s' * (self.calls != 1)} in {self.elapsed:.1f}s"
+        )
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _quiet(event: WatchEvent, record: AuditRecord) -> bool:
+    """A held request held again (``recheck_held``) writes no new audit line."""
+    return event.again and record.outcome == "held"
+
+
+class AutoApprover:
+    """Decide new access requests of ``repos`` with ``policy`` (see the module doc).
+
+    Args:
+        hub: an open :class:`~hf_access.AccessSession` (write token).
+        repos: ``"org/name"`` (of ``repo_type``) or ``"datasets/org/name"``.
+        policy: the :class:`~hf_access.screening.policy.Policy`.
+        dry_run: send nothing; log what would be done.
+        audit_log: a JSON-lines file, appended to (``None``: no file).
+        state_file: the position, so that restarts decide nothing twice.
+        interval, max_interval: the watch's polling interval and its backoff ceiling.
+        include_existing: decide the requests already pending on the first pass.
+        recheck_held: evaluate held requests again while they are pending.
+        on_record: called with each :class:`AuditRecord` (e.g. to print it).
+        now: the wall clock for audit times; ``clock``/``sleep`` drive the watch.
+    """
+
+    def __init__(
+        self,
+        hub: AccessSession,
+        repos: Iterable[str],
+        policy: Policy,
+        *,
+        dry_run: bool = False,
+        audit_log: str | Path | None = None,
+        state_file: str | Path | None = None,
+        interval: float = 30.0,
+        max_interval: float = 600.0,
+        repo_type: RepoType | str | None = None,
+        include_existing: bool = True,
+        recheck_held: bool = False,
+        concurrency: int = 8,
+        on_record: Callable[[AuditRecord], None] | None = None,
+        now: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.hub, self.policy, self.dry_run = hub, policy, dry_run
+        self.audit_log = Path(audit_log) if audit_log else None
+        self.recheck_held, self.on_record, self._now = recheck_held, on_record, now
+        self._limit = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
+        state = WatchState.load(state_file) if state_file else None
+        self.watcher = Watcher(
+            hub,
+            repos,
+            repo_type=repo_type,
+            interval=interval,
+            max_interval=max_interval,
+            include_existing=include_existing,
+            state=state,
+            state_file=None if dry_run else state_file,
+            concurrency=concurrency,
+            clock=clock,
+            sleep=sleep,
+        )
+
+    async def run_once(self) -> PassReport:
+        """Poll every repo now, decide what is new, return the report."""
+        return await self._pass(force=True)
+
+    async def run(self, *, on_pass: Callable[[PassReport], None] | None = None) -> None:
+        """Pass after pass, on the watch's backoff schedule, until cancelled."""
+        while True:
+            await self.watcher.wait()
+            report = await self._pass(force=False)
+            if on_pass is not None:
+                on_pass(report)
+
+    async def _pass(self, *, force: bool) -> PassReport:
+        started, calls = time.perf_counter(), self.hub.calls
+        events = await self.watcher.poll(force=force)
+        verdicts = await asyncio.gather(*(self._evaluate(e) for e in events))
+        done: dict[int, tuple[AuditRecord, bool]] = {}  # event index -> (record, revisit)
+        try:
+            await self._decide(events, verdicts, done)
+        finally:  # audit first, then the position (decided requests leave the pending list)
+            shown = [done[i][0] for i in sorted(done) if not _quiet(events[i], done[i][0])]
+            self._write(shown)
+            for i, (_, keep) in done.items():
+                (self.watcher.revisit if keep else self.watcher.done)(events[i])
+            self.watcher.save()
+        rechecked = sum(1 for e in events if e.again)
+        elapsed = time.perf_counter() - started
+        return PassReport(tuple(shown), self.hub.calls - calls, elapsed, rechecked)
+
+    async def _evaluate(self, event: WatchEvent) -> Verdict:
+        async with self._limit:
+            return await self.policy.evaluate(event.request, repo_id=event.repo_id)
+
+    async def _decide(
+        self,
+        events: Sequence[WatchEvent],
+        verdicts: Sequence[Verdict],
+        done: dict[int, tuple[AuditRecord, bool]],
+    ) -> None:
+        """Send the verdicts through the session's bulk engine (batches of 100 per repo,
+        action and reason; one call per user where the Hub has no batch route)."""
+
+        def note(i: int, outcome: str, error: str | None = None, keep: bool = False) -> None:
+            done[i] = (self._record(events[i], verdicts[i], outcome, error), keep)
+
+        sent: list[int] = []
+        decisions: list[Decision] = []
+        for i, (event, verdict) in enumerate(zip(events, verdicts, strict=True)):
+            if verdict.decision is PolicyDecision.HOLD:
+                note(i, "held", keep=self.recheck_held)
+            elif self.dry_run:
+                note(i, "dry_run")
+            else:
+                sent.append(i)
+                action = _ACTION[verdict.decision]
+                user = user_label(event.request)
+                decisions.append(
+                    Decision(event.repo_id, user, action, verdict.reason, event.repo_type)
+                )
+        if not decisions:
+            return
+        run = self.hub.start_bulk(decisions, concurrency=self._concurrency)
+        try:
+            report = await run
+        except asyncio.CancelledError:  # applied or not: look at the unsettled ones next time
+            for i, item in zip(sent, run.report().items, strict=True):
+                if item.ok:
+                    note(i, "ok")
+                else:
+                    note(i, "error", "cancelled while sending: outcome unknown", keep=True)
+            raise
+        fatal: HfAccessError | None = None
+        for i, item in zip(sent, report.items, strict=True):
+            error = item.error
+            if item.ok:
+                note(i, "ok")
+            elif isinstance(error, RequestNotFoundError | UserNotFoundError):
+                note(i, "error", error.error_code or _CODES[type(error)])  # final: e.g. withdrawn
+            elif isinstance(error, FATAL):
+                fatal = fatal or error
+                note(i, "error", str(error), keep=True)
+            else:  # the call failed, or was not attempted: decide again on a later pass
+                note(i, "error", str(error) if error else item.detail, keep=True)
+        if fatal is not None:
+            raise fatal
+
+    def _record(
+        self, event: WatchEvent, verdict: Verdict, outcome: str, error: str | None = None
+    ) -> AuditRecord:
+        request = event.request
+        record = AuditRecord(
+            self._now(),
+            event.repo_id,
+            event.repo_type,
+            request.username,
+            request.request_id,
+            verdict.decision,
+            verdict.reason,
+            verdict.rule,
+            outcome,
+            error,
+            self.dry_run,
+        )
+        if self.on_record is not None and not _quiet(event, record):
+            self.on_record(record)
+        return record
+
+    def _write(self, records: Sequence[AuditRecord]) -> None:
+        if self.audit_log is None or not records:
+            return
+        with self.audit_log.open("a", encoding="utf-8") as log_file:
+            for record in records:
+                log_file.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
+            log_file.flush()
+            os.fsync(log_file.fileno())

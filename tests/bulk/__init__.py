@@ -1,1 +1,0 @@
-"""Tests of the bulk engine (issue 4)."""

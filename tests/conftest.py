@@ -1,0 +1,105 @@
+"""What every test shares: the virtual clock (``vt``) and an environment with no real token.
+
+Nothing here really sleeps: sessions and limiters get :class:`VirtualTime`'s ``clock`` and
+``sleep``. Outside :meth:`VirtualTime.gather` a sleep advances the clock at once (enough for one
+task); inside it, sleepers wake in time order, one at a time, once every other task is blocked,
+so concurrent tasks see a consistent timeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+import pytest
+
+T = TypeVar("T")
+
+
+class VirtualTime:
+    """A fake monotonic clock and a fake ``sleep`` that advances it."""
+
+    def __init__(self, start: float = 1_000.0) -> None:
+        self.start = start
+        self.now = start
+        self.delays: list[float] = []
+        self._heap: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+        self._driving = False
+
+    def clock(self) -> float:
+        return self.now
+
+    @property
+    def elapsed(self) -> float:
+        return self.now - self.start
+
+    async def sleep(self, delay: float) -> None:
+        self.delays.append(delay)
+        if not self._driving:
+            self.now += max(0.0, delay)
+            await asyncio.sleep(0)
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._heap, (self.now + max(0.0, delay), next(self._seq), future))
+        await future
+
+    async def gather(self, *aws: Awaitable[T]) -> list[T]:
+        """Run ``aws`` concurrently; advance time only when all of them are blocked."""
+        loop = asyncio.get_running_loop()
+        self._driving = True
+        tasks = [asyncio.ensure_future(aw) for aw in aws]
+        try:
+            while True:
+                await _settle(loop)
+                if all(t.done() for t in tasks):
+                    break
+                if not self._heap:
+                    raise RuntimeError("virtual time: every task is blocked and nobody sleeps")
+                when, _, future = heapq.heappop(self._heap)
+                self.now = max(self.now, when)
+                if not future.done():
+                    future.set_result(None)
+            return [t.result() for t in tasks]
+        finally:
+            self._driving = False
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for _, _, future in self._heap:
+                future.cancel()
+            self._heap.clear()
+
+
+async def _settle(loop: asyncio.AbstractEventLoop) -> None:
+    """Yield until no other callback is ready to run (every task waits on something)."""
+    ready = getattr(loop, "_ready", None)
+    quiet = 0
+    for _ in range(100_000):
+        await asyncio.sleep(0)
+        if ready is None:
+            quiet += 1
+            if quiet > 50:
+                return
+        elif not ready:
+            quiet += 1
+            if quiet >= 2:
+                return
+        else:
+            quiet = 0
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """No test may see the machine's token, endpoint or token file."""
+    for name in ("HF_TOKEN", "HF_ENDPOINT", "HF_TOKEN_PATH", "HF_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+
+@pytest.fixture
+def vt() -> VirtualTime:
+    return VirtualTime()
