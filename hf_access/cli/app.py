@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .._version import __version__
+from .. import __version__
 from ..hub.models import RepoType
 from .bulk_cmd import action_commands
 from .demo import demo_cmd
