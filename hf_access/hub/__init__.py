@@ -1,1 +1,4 @@
-"""The Hub side of hf-access: access as code (sync) and the inbox of gated repos."""
+"""The Hugging Face Hub provider: the session (:mod:`.client`), its calls (:mod:`.wire`), errors,
+converter, records, bulk runs, watch, access as code (:mod:`.sync`) and the inbox (:mod:`.inbox`).
+
+It builds on :mod:`hf_access.core` only (see ARCHITECTURE.md)."""

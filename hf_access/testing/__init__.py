@@ -1,6 +1,6 @@
 """A faithful fake Hugging Face Hub for tests, demos and benchmarks.
 
-:class:`FakeHub` serves the Hub's access-request API (hub-api.md) from memory on
+:class:`FakeHub` serves the Hub's access-request API (FIDELITY.md) from memory on
 ``127.0.0.1``, with the Hub's error shapes, ``RateLimit`` headers, pagination and optional
 faults. It depends on aiohttp, attrs and the standard library only.
 

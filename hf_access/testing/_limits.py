@@ -63,7 +63,7 @@ class FixedWindows:
         return True, max(0, self.quota - count), reset
 
     def message(self) -> str:
-        """The 429 message, worded as the Hub's (hub-api.md, rate limits).
+        """The 429 message, worded as the Hub's (FIDELITY.md, rate limits).
 
         >>> print(FixedWindows(quota=1000).message())  # doctest: +NORMALIZE_WHITESPACE
         We had to rate limit you, you hit the quota of 1000 api requests per 5 minutes

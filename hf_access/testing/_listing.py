@@ -1,11 +1,11 @@
 """Who the token is, and the repos of a namespace: ``whoami-v2`` and the repo listings.
 
-Routes (hub-api.md, "Repos of a namespace, and who the token is"):
+Routes (FIDELITY.md, "Repos of a namespace, and who the token is"):
 
 * ``GET /api/whoami-v2``: the token's user, its organisations with the user's role in each,
   and the token's own role;
 * ``GET /api/models|datasets|spaces?author=NS&expand[]=gated``: a namespace's repos, paged
-  with ``limit`` (default and maximum 1000 [open]) and a ``Link: rel="next"`` header.
+  with ``limit`` (default and maximum 1000 (assumed: FIDELITY.md)) and a ``Link: rel="next"`` header.
 
 Organisations and private repos are kept by the state (``HubState.directory``), which
 also decides who may read and manage a repo; :class:`ListingSeeding` gives
@@ -39,7 +39,7 @@ def _limit(raw: str | None) -> int:
         limit = int(raw)
     except ValueError:
         raise bad_request("* Invalid input: expected number, received NaN * at limit") from None
-    # [open] the Hub's bounds for repo listings are not recorded: the access lists' are used.
+    # (assumed: FIDELITY.md) the Hub's bounds for repo listings are not recorded: the access lists' are used.
     if limit < MIN_LIMIT:
         raise bad_request(f"* Too small: expected number to be >={MIN_LIMIT} * at limit")
     if limit > MAX_LIMIT:

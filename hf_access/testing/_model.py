@@ -151,7 +151,7 @@ class Request:
         return query in user.search or (self.show_email and query in user.email_lower)
 
     def item(self, hidden: bool) -> JsonDict:
-        """The list item, as in hub-api.md's "A list item"."""
+        """The list item, in the shape the Hub sends (see FIDELITY.md)."""
         item: JsonDict = {"requestId": self.request_id}
         if not hidden:
             item["user"] = self.user.wire if self.show_email else self.user.wire_no_email

@@ -123,7 +123,7 @@ class FakeHubApp:
         self._numbers = itertools.count(1)
 
     def build(self) -> web.Application:
-        """A new application with every route of hub-api.md.
+        """A new application with every route of FIDELITY.md.
 
         Every ``GET`` route also answers ``HEAD`` (the same answer without a body).
         """
@@ -143,7 +143,7 @@ class FakeHubApp:
         add("POST", f"{_ACCESS}/cancel", self.cancel, name="cancel")
         settings = f"/api/{_TYPES}/{{ns}}/{{name}}/settings"
         add("PUT", settings, self.settings, name="settings")
-        # There is no GET for settings: the Hub answers 404, not 405 (hub-api.md).
+        # There is no GET for settings: the Hub answers 404, not 405 (FIDELITY.md).
         get(settings, self.settings, f"{_NO_ROUTE}:settings")
         get(f"/api/{_TYPES}/{{ns}}/{{name}}", self.repo_info, "repo_info")
         get("/{ns}/{name}/user-access-report", self.report, "report")
@@ -324,7 +324,7 @@ class FakeHubApp:
             fields = await _json_body(request)
         self.state.ask_access(repo, token.user, fields)
         # The Hub answers every ask (again, or from a rejected user) with a redirect to the
-        # repository's page, without a body (hub-api.md, the requester's side).
+        # repository's page, without a body (FIDELITY.md, the requester's side).
         page = repo.repo_id if repo.repo_type == "model" else f"{repo.repo_type}s/{repo.repo_id}"
         location = f"{origin(request)}/{page}"
         return web.Response(status=303, headers={"Location": location})

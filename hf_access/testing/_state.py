@@ -211,7 +211,7 @@ class HubState:
         """403 unless the token may manage the repository.
 
         The Hub gives the same message to a read token and to a write token whose user has
-        no rights on the repository's namespace (hub-api.md, outcomes and errors).
+        no rights on the repository's namespace (FIDELITY.md, outcomes and errors).
         """
         if not self.may_write(token, repo.namespace):
             raise FakeHubError(403, READ_ONLY)
@@ -294,7 +294,7 @@ class HubState:
 
         Items are ordered by ``timestamp`` ascending, ties by creation order [open: the
         Hub's order is not documented; oldest first suits a queue]. ``after`` is
-        inclusive and ``before`` exclusive [open].
+        inclusive and ``before`` exclusive (assumed: FIDELITY.md).
         """
         start: Key | None = None
         inclusive = True
@@ -340,13 +340,15 @@ class HubState:
         if request is not None:
             if request.status != "reset":
                 # Asking again changes nothing; a rejected user's request is silently
-                # kept rejected (hub-api.md, the requester's side).
+                # kept rejected (FIDELITY.md, the requester's side).
                 return request.status
             repo.delete(request)  # reset: the user may ask again, as a new request
         status = "accepted" if repo.gated == "auto" else "pending"
         now = self.now_ms()
         request = self._new_request(user, status, now, format_ms(now), fields)
-        if status == "accepted":  # auto-approval: reviewed at once, by nobody [open]
+        if (
+            status == "accepted"
+        ):  # auto-approval: reviewed at once, by nobody (assumed: FIDELITY.md)
             request.reviewed = request.timestamp
         repo.insert(request)
         return status
@@ -415,15 +417,15 @@ class HubState:
 
     @staticmethod
     def _check_gated(repo: Repo) -> None:
-        # hub-api.md: huggingface_hub's docstrings say 400 for a repo that is not gated;
-        # lists still answer 200 (recorded), actions answer 400 here [open].
+        # FIDELITY.md: huggingface_hub's docstrings say 400 for a repo that is not gated;
+        # lists still answer 200 (recorded), actions answer 400 here (assumed: FIDELITY.md).
         if repo.gated is False:
             raise FakeHubError(400, NOT_GATED)
 
     def _move(
         self, repo: Repo, request: Request, status: str, actor: User | None, reason: str | None
     ) -> None:
-        # Every move between two different statuses is allowed. hub-api.md records all of
+        # Every move between two different statuses is allowed. FIDELITY.md records all of
         # them except pending->reset and the moves out of reset [open: allowed here].
         key = request.key
         repo.index[request.status].remove(key)

@@ -22,7 +22,7 @@ MIN_LIMIT, MAX_LIMIT = 10, 1000
 MAX_BATCH = 100
 
 _IDENT_KEYS = ("user", "userId", "requestId")
-# The Hub lists the options in this order in its message (hub-api.md, validation).
+# The Hub lists the options in this order in its message (FIDELITY.md, validation).
 _STATUS_CHOICES = '"accepted"|"rejected"|"pending"|"reset"'
 _REASON_KEYS = {"rejected": "rejectionReason", "reset": "resetReason"}
 
@@ -121,7 +121,7 @@ def parse_status(body: Mapping[str, object]) -> str:
 def parse_reasons(body: Mapping[str, object], status: str) -> str | None:
     """Validate ``rejectionReason`` and ``resetReason``; return the one that fits ``status``.
 
-    A reason that does not fit the target status is validated, then ignored [open].
+    A reason that does not fit the target status is validated, then ignored (assumed: FIDELITY.md).
     """
     for key in _REASON_KEYS.values():
         value = body.get(key)
@@ -178,7 +178,7 @@ _SETTINGS_CHOICES: dict[str, tuple[object, ...]] = {
 _SETTINGS_BOOLS = ("orgMembersGated", "private", "discussionsDisabled")
 
 WRITE_ONLY_SETTINGS = frozenset({"gatedNotificationsMode", "gatedNotificationsEmail"})
-"""Settings the Hub accepts but never echoes (hub-api.md, settings answers)."""
+"""Settings the Hub accepts but never echoes (FIDELITY.md, settings answers)."""
 
 
 def parse_settings(body: Mapping[str, object]) -> dict[str, object]:
