@@ -61,9 +61,14 @@ DEFAULT_PER_PAGE = 100
 MAX_DEPTH = 21  # a top-level group, 20 levels of subgroups (the project sits in the last)
 
 # GitLab's path rule: letters, digits, '_', '-', '.'; not starting with '-'; not ending in
-# '.git' or '.atom'.
-_SEGMENT_RE = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.\-]{0,254}$")
-_USERNAME_RE = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.\-]{0,254}$")
+# '.git' or '.atom'. Matched whole (``fullmatch``: ``$`` would let a final newline through).
+# A segment of dots only ('.', '..') is refused: it would climb to another API route.
+_SEGMENT_RE = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.\-]{0,254}")
+_USERNAME_RE = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.\-]{0,254}")
+
+
+def _all_dots(text: str) -> bool:
+    return not text.strip(".")
 
 
 # -- validation ------------------------------------------------------------------------------
@@ -90,7 +95,7 @@ def validate_target(target: Target) -> str:
     text = target.strip()
     if "%" in text:
         text = unquote(text)
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         if int(text) < 1:
             raise ValueError(f"invalid project or group id {target!r}: must be positive")
         return str(int(text))
@@ -98,7 +103,11 @@ def validate_target(target: Target) -> str:
     if not text or len(segments) > MAX_DEPTH:
         raise ValueError(f"invalid project or group path {target!r}")
     for segment in segments:
-        if not _SEGMENT_RE.match(segment) or segment.endswith((".git", ".atom")):
+        if _all_dots(segment):
+            raise ValueError(
+                f"invalid project or group path {target!r}: segment {segment!r} is not a name"
+            )
+        if not _SEGMENT_RE.fullmatch(segment) or segment.endswith((".git", ".atom")):
             raise ValueError(
                 f"invalid project or group path {target!r}: segment {segment!r} is not a "
                 "GitLab path (letters, digits, '_', '-', '.'; not starting with '-')"
@@ -123,7 +132,7 @@ def validate_username(username: str) -> str:
     if not isinstance(username, str):
         raise ValueError(f"invalid user name {username!r}")
     text = username.strip().removeprefix("@")
-    if not _USERNAME_RE.match(text) or text.endswith((".git", ".atom")):
+    if not _USERNAME_RE.fullmatch(text) or _all_dots(text) or text.endswith((".git", ".atom")):
         raise ValueError(f"invalid user name {username!r}")
     return text
 

@@ -52,7 +52,7 @@ from .models import (
 from .sync import AccessPlan, AccessSource, RemoveMode
 from .watch import Watcher
 from .watch import watch as _watch
-from .wire import UserArg
+from .wire import UserArg, UserRef
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -260,12 +260,14 @@ class AccessSession(SessionBase):
         self,
         repo_id: str,
         status: RequestStatus | str,
-        users: Sequence[UserArg],
+        users: UserArg | Sequence[UserArg],
         *,
         repo_type: RepoTypeArg = None,
         reason: str | None = None,
     ) -> list[BatchResult]:
         """One call of the batch endpoint: 1 to 100 users moved to ``status``.
+
+        ``users`` is a list, or one user (a ``str`` is one user name, never its letters).
 
         Returns one :class:`~hf_access.BatchResult` per user, in input order. An item already in
         ``status`` is ``ok``; an unknown user or request is ``ok=False`` with the Hub's code.
@@ -273,7 +275,8 @@ class AccessSession(SessionBase):
         rtype = RepoType.parse(repo_type)
         _wire.validate_repo_id(repo_id)
         st = RequestStatus.parse(status)
-        refs = [_wire.UserRef.parse(u) for u in users]
+        listed = [users] if isinstance(users, str | UserRef | AccessRequest) else users
+        refs = [_wire.UserRef.parse(u) for u in listed]
         call = _wire.batch_call(rtype, repo_id, st, reason, refs)
         response = await self._send(call)
         return _wire.decode_batch(response.json(), refs)

@@ -34,39 +34,65 @@ MAX_BATCH = 100
 MAX_SEARCH = 250
 MIN_PAGE, MAX_PAGE = 10, 1000
 
-# Hub rules for names: letters, digits, '-', '_', '.'; no '--' or '..'; at most 96 characters;
-# not starting or ending with '-' or '.'.
-_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9_.\-]{0,94}[A-Za-z0-9_])?"
-_REPO_ID_RE = re.compile(rf"^{_NAME}/{_NAME}$")
-_USER_RE = re.compile(rf"^{_NAME}$")
-_HEX24_RE = re.compile(r"^[0-9a-fA-F]{24}$")
-_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+# The Hub's rules for repo names (those of huggingface_hub's ``validate_repo_id``): letters,
+# digits, '-', '_', '.'; starting and ending with a letter, digit or '_' (``org/_model`` is
+# valid); no '--' or '..'; at most 96 characters; not ending in '.git'. User names keep the
+# stricter rule of Hub accounts: starting with a letter or digit. Every pattern is matched
+# whole (``fullmatch``): ``$`` would let a final newline through.
+_NAME = r"[A-Za-z0-9_](?:[A-Za-z0-9_.\-]{0,94}[A-Za-z0-9_])?"
+_USER = r"[A-Za-z0-9](?:[A-Za-z0-9_.\-]{0,94}[A-Za-z0-9_])?"
+_REPO_ID_RE = re.compile(rf"{_NAME}/{_NAME}")
+_USER_RE = re.compile(_USER)
+_HEX24_RE = re.compile(r"[0-9a-fA-F]{24}")
+_REQUEST_ID_RE = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 
 
 def validate_repo_id(repo_id: str) -> str:
-    """Return ``repo_id`` if it is ``namespace/name`` as the Hub accepts it, else ValueError."""
-    if not isinstance(repo_id, str) or not _REPO_ID_RE.match(repo_id):
+    """Return ``repo_id`` if it is ``namespace/name`` as the Hub accepts it, else ValueError.
+
+    >>> validate_repo_id("org/_model")
+    'org/_model'
+    >>> validate_repo_id("org/model.git")
+    Traceback (most recent call last):
+    ...
+    ValueError: invalid repo id 'org/model.git': a repo name cannot end in '.git'
+    """
+    if not isinstance(repo_id, str) or not _REPO_ID_RE.fullmatch(repo_id):
         raise ValueError(f"invalid repo id {repo_id!r}: expected 'namespace/name'")
     if "--" in repo_id or ".." in repo_id:
         raise ValueError(f"invalid repo id {repo_id!r}: '--' and '..' are not allowed")
+    if repo_id.endswith(".git"):
+        raise ValueError(f"invalid repo id {repo_id!r}: a repo name cannot end in '.git'")
     return repo_id
 
 
 def validate_username(user: str) -> str:
     """Return ``user`` if it is a well-formed Hub user name, else ValueError."""
-    if not isinstance(user, str) or not _USER_RE.match(user) or "--" in user or ".." in user:
+    if not isinstance(user, str) or not _USER_RE.fullmatch(user) or "--" in user or ".." in user:
         raise ValueError(f"invalid user name {user!r}")
     return user
 
 
+def reason_length(reason: str) -> int:
+    """A reason's length as the Hub's validator counts it: UTF-16 code units (JavaScript's
+    ``length``), so a character outside the Basic Multilingual Plane (an emoji) counts 2.
+
+    >>> reason_length("ok"), reason_length("\N{GRINNING FACE}")
+    (2, 2)
+    """
+    return len(reason.encode("utf-16-le", "surrogatepass")) // 2
+
+
 def validate_reason(reason: str | None, *, field: str = "reason") -> str | None:
-    """Reasons are at most 200 characters (the Hub's limit)."""
+    """Reasons are at most 200 UTF-16 code units (the Hub's limit, counted as it counts)."""
     if reason is None:
         return None
     if not isinstance(reason, str):
         raise ValueError(f"{field} must be a string")
-    if len(reason) > MAX_REASON:
-        raise ValueError(f"{field} is {len(reason)} characters long; the Hub accepts at most 200")
+    length = reason_length(reason)
+    if length > MAX_REASON:
+        unit = "characters" if length == len(reason) else "UTF-16 code units"
+        raise ValueError(f"{field} is {length} {unit} long; the Hub accepts at most 200")
     return reason
 
 
@@ -143,13 +169,13 @@ class UserRef:
 
 
 def _request_id(value: str) -> str:
-    if not _REQUEST_ID_RE.match(value):
+    if not isinstance(value, str) or not _REQUEST_ID_RE.fullmatch(value):
         raise ValueError(f"invalid request id {value!r}")
     return value
 
 
 def _user_id(value: str) -> str:
-    if not _HEX24_RE.match(value):
+    if not isinstance(value, str) or not _HEX24_RE.fullmatch(value):
         raise ValueError(f"invalid user id {value!r}: expected 24 hexadecimal characters")
     return value
 

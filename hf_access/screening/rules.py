@@ -6,9 +6,11 @@ See :mod:`hf_access.screening.policy` for how a policy puts them together.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import inspect
 import logging
+import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -16,6 +18,7 @@ from typing import Any, Protocol
 import attrs
 
 from ..hub.models import AccessRequest
+from ..hub.wire import validate_reason
 
 __all__ = [
     "Combined",
@@ -73,21 +76,36 @@ def _decision(value: PolicyDecision | str) -> PolicyDecision:
 
 
 def _check_reason(_: object, __: attrs.Attribute[str | None], value: str | None) -> None:
-    if value is not None and len(value) > MAX_REASON:
-        raise ValueError(f"reason is {len(value)} characters long; the Hub accepts at most 200")
+    validate_reason(value)  # counted in UTF-16 code units, as the Hub counts
 
 
 @attrs.frozen
 class Verdict:
-    """A decision, its reason (sent to the user for reject/reset) and the rule that made it."""
+    """A decision, its reason (sent to the user for reject/reset) and the rule that made it.
+
+    The Hub takes no reason with an accept, so an accept with a reason is refused here, when
+    the policy is built, rather than on every pass (``hold`` may carry one: it is only
+    written to the audit log).
+
+    >>> Verdict("accept", "looks fine")
+    Traceback (most recent call last):
+    ...
+    ValueError: accept takes no reason (the Hub sends none with an accept): 'looks fine'
+    """
 
     decision: PolicyDecision = attrs.field(converter=_decision)
     reason: str | None = attrs.field(default=None, validator=_check_reason)
     rule: str | None = None
 
+    def __attrs_post_init__(self) -> None:
+        if self.decision is PolicyDecision.ACCEPT and self.reason is not None:
+            raise ValueError(
+                f"accept takes no reason (the Hub sends none with an accept): {self.reason!r}"
+            )
 
-def accept(reason: str | None = None) -> Verdict:
-    """Accept (``reason`` is only written to the audit log)."""
+
+def accept(reason: None = None) -> Verdict:
+    """Accept. The Hub takes no reason with an accept: giving one is a ValueError."""
     return Verdict(PolicyDecision.ACCEPT, reason)
 
 
@@ -224,11 +242,52 @@ class FormAnswers(Predicate):
 LookupFn = Callable[[AccessRequest, str], "Awaitable[object] | object"]
 
 
+def _is_async(fn: Callable[..., Any]) -> bool:
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None)  # noqa: B004 - an object with an async __call__
+    )
+
+
+async def _in_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` in a daemon thread of its own, so a blocking call cannot freeze the loop.
+
+    A thread still blocked when its caller gives up (the timeout) is left behind; being a
+    daemon, it never keeps the process (or ``asyncio.run``'s shutdown) waiting.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if future.done():  # the caller gave up (timeout or cancel)
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def work() -> None:
+        try:
+            result, error = fn(*args), None
+        except BaseException as exc:  # handed to the awaiting task, not lost in the thread
+            result, error = None, exc
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=work, name="hf-access-lookup", daemon=True).start()
+    return await future
+
+
 async def _call(fn: Callable[..., Any], timeout: float, request: AccessRequest, repo: str) -> Any:
-    result = fn(request, repo)
-    if inspect.isawaitable(result):
-        return await asyncio.wait_for(result, timeout)
-    return result
+    """``fn(request, repo)`` under ``timeout``: awaited when async, else run in a thread
+    (a blocking lookup cannot freeze the event loop, and its timeout applies)."""
+
+    async def run() -> Any:
+        result = fn(request, repo) if _is_async(fn) else await _in_thread(fn, request, repo)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    return await asyncio.wait_for(run(), timeout)
 
 
 @attrs.frozen
