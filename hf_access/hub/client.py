@@ -50,8 +50,7 @@ from .models import (
     RequestStatus,
 )
 from .sync import AccessPlan, AccessSource, RemoveMode
-from .watch import Watcher
-from .watch import watch as _watch
+from .watch import Watcher, WatchOptions
 from .wire import UserArg, UserRef
 
 if TYPE_CHECKING:
@@ -408,18 +407,7 @@ class AccessSession(SessionBase):
 
     # -- watching -------------------------------------------------------------------------------
 
-    def watch(
-        self,
-        repo_ids: Iterable[str],
-        *,
-        statuses: Iterable[RequestStatus | str] = ("pending",),
-        repo_type: RepoTypeArg = None,
-        interval: float = 30.0,
-        max_interval: float = 600.0,
-        include_existing: bool = False,
-        state_file: str | os.PathLike[str] | None = None,
-        **options: Any,
-    ) -> Watcher:
+    def watch(self, repo_ids: str | Iterable[str], **options: Unpack[WatchOptions]) -> Watcher:
         """Poll repos for new access requests (the Hub has no webhook for them)::
 
             async with hub.watch(["org/model"], state_file="watch.json") as events:
@@ -428,19 +416,11 @@ class AccessSession(SessionBase):
 
         Each poll asks only for requests newer than the last one seen, backs off while nothing
         arrives, shares this session's limiter, and rides out transient errors; auth errors
-        and a missing repo are raised. See :func:`hf_access.hub.watch.watch` for every option.
+        and a missing repo are raised. ``options`` are :class:`~hf_access.hub.watch.WatchOptions`
+        (``statuses``, ``repo_type``, ``interval``, ``max_interval``, ``include_existing``,
+        ``state_file``, ...).
         """
-        return _watch(
-            self,
-            repo_ids,
-            statuses=statuses,
-            repo_type=repo_type,
-            interval=interval,
-            max_interval=max_interval,
-            include_existing=include_existing,
-            state_file=None if state_file is None else os.fspath(state_file),
-            **options,
-        )
+        return Watcher(self, repo_ids, **options)
 
     # -- bulk -----------------------------------------------------------------------------------
 

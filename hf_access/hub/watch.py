@@ -41,12 +41,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 import attrs
 
@@ -63,12 +64,15 @@ from .models import AccessRequest, RepoType, RequestStatus
 from .wire import validate_repo_id
 
 if TYPE_CHECKING:  # the session will import this module for its watch() method
+    from typing_extensions import Unpack
+
     from .client import AccessSession
 
 __all__ = [
     "Cursor",
     "Stream",
     "WatchEvent",
+    "WatchOptions",
     "WatchState",
     "Watcher",
     "parse_repo",
@@ -142,6 +146,35 @@ class _Schedule:
     due: float = 0.0
 
 
+class WatchOptions(TypedDict, total=False):
+    """The options of a watch, declared once (defaults in brackets).
+
+    - ``statuses`` [("pending",)]: the lists to watch.
+    - ``repo_type`` [model]: the type of repos given as ``org/name``.
+    - ``interval`` [30.0] and ``max_interval`` [600.0]: seconds between polls of a stream, and
+      the longest it backs off to while nothing arrives (``backoff`` [2.0] times longer each idle
+      poll).
+    - ``include_existing`` [False]: hand out the requests already there at the first poll.
+    - ``state_file`` [None]: where the position is kept across restarts; or ``state``, a
+      :class:`WatchState` in memory.
+    - ``page_size`` [None]: entries per list page; ``concurrency`` [8]: polls at once.
+    - ``clock`` and ``sleep``: monotonic seconds and the coroutine that waits (injectable).
+    """
+
+    statuses: Iterable[RequestStatus | str]
+    repo_type: RepoType | str | None
+    interval: float
+    max_interval: float
+    backoff: float
+    include_existing: bool
+    state_file: str | os.PathLike[str] | None
+    state: WatchState | None
+    page_size: int | None
+    concurrency: int
+    clock: Callable[[], float]
+    sleep: Callable[[float], Awaitable[None]]
+
+
 class Watcher:
     """Polls streams on a backoff schedule and hands out new requests (see the module doc).
 
@@ -152,7 +185,7 @@ class Watcher:
     def __init__(
         self,
         hub: AccessSession,
-        repo_ids: Iterable[str],
+        repo_ids: str | Iterable[str],
         *,
         statuses: Iterable[RequestStatus | str] = ("pending",),
         repo_type: RepoType | str | None = None,
@@ -160,7 +193,7 @@ class Watcher:
         max_interval: float = 600.0,
         backoff: float = 2.0,
         include_existing: bool = False,
-        state_file: str | Path | None = None,
+        state_file: str | os.PathLike[str] | None = None,
         state: WatchState | None = None,
         page_size: int | None = None,
         concurrency: int = 8,
@@ -372,31 +405,12 @@ def _order(request: AccessRequest) -> tuple[bool, datetime]:
 
 
 def watch(
-    hub: AccessSession,
-    repo_ids: Iterable[str],
-    *,
-    statuses: Iterable[RequestStatus | str] = ("pending",),
-    repo_type: RepoType | str | None = None,
-    interval: float = 30.0,
-    max_interval: float = 600.0,
-    include_existing: bool = False,
-    state_file: str | Path | None = None,
-    **options: Any,
+    hub: AccessSession, repo_ids: str | Iterable[str], **options: Unpack[WatchOptions]
 ) -> Watcher:
     """Watch ``repo_ids`` (``"org/name"`` or ``"datasets/org/name"``) for new requests.
 
     Returns a :class:`Watcher`: an async iterator of :class:`WatchEvent` (and an async
-    context manager that saves the position on exit). ``options``: ``backoff``, ``state``,
-    ``page_size``, ``concurrency``, ``clock``, ``sleep``.
+    context manager that saves the position on exit); ``options`` are :class:`WatchOptions`.
+    The same as ``hub.watch(repo_ids, **options)``.
     """
-    return Watcher(
-        hub,
-        repo_ids,
-        statuses=statuses,
-        repo_type=repo_type,
-        interval=interval,
-        max_interval=max_interval,
-        include_existing=include_existing,
-        state_file=state_file,
-        **options,
-    )
+    return Watcher(hub, repo_ids, **options)
