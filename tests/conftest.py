@@ -1,4 +1,7 @@
-"""What every test shares: the virtual clock (``vt``) and an environment with no real token.
+"""What every test shares: the one virtual clock (:class:`VirtualTime`, fixture ``vt``).
+
+Monotonic seconds for sessions and limiters, or epoch seconds for the fake servers and the
+watch (``VirtualTime(start=1_790_000_000.0)``): the same class, started elsewhere.
 
 Nothing here really sleeps: sessions and limiters get :class:`VirtualTime`'s ``clock`` and
 ``sleep``. Outside :meth:`VirtualTime.gather` a sleep advances the clock at once (enough for one
@@ -11,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import pytest
@@ -26,6 +29,8 @@ class VirtualTime:
         self.start = start
         self.now = start
         self.delays: list[float] = []
+        self.on_sleep: Callable[[int], None] | None = None
+        """Called with the number of sleeps so far, after each one is recorded."""
         self._heap: list[tuple[float, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
         self._driving = False
@@ -33,12 +38,23 @@ class VirtualTime:
     def clock(self) -> float:
         return self.now
 
+    def __call__(self) -> float:
+        """The clock itself, for APIs that take a ``clock`` callable."""
+        return self.now
+
+    @property
+    def sleeps(self) -> list[float]:
+        """Every delay asked of :meth:`sleep`, in order."""
+        return self.delays
+
     @property
     def elapsed(self) -> float:
         return self.now - self.start
 
     async def sleep(self, delay: float) -> None:
         self.delays.append(delay)
+        if self.on_sleep is not None:
+            self.on_sleep(len(self.delays))
         if not self._driving:
             self.now += max(0.0, delay)
             await asyncio.sleep(0)

@@ -11,23 +11,24 @@ from hf_access import RetryPolicy
 from hf_access.gitlab import GitLabSession
 from hf_access.testing.gitlab import FakeGitLab
 
-from ._gitlab_support import FakeTime, make_session
+from ..conftest import VirtualTime
+from ._gitlab_support import gitlab_time, make_session
 from ._recorded import HOST, TOKEN
 
 
 @pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime()
+def fake_time() -> VirtualTime:
+    return gitlab_time()
 
 
 @pytest.fixture
-async def fake_gitlab(fake_time: FakeTime) -> AsyncIterator[FakeGitLab]:
+async def fake_gitlab(fake_time: VirtualTime) -> AsyncIterator[FakeGitLab]:
     async with FakeGitLab(clock=fake_time.clock) as gl:
         yield gl
 
 
 @pytest.fixture
-async def client(fake_gitlab: FakeGitLab, fake_time: FakeTime) -> AsyncIterator[GitLabSession]:
+async def client(fake_gitlab: FakeGitLab, fake_time: VirtualTime) -> AsyncIterator[GitLabSession]:
     async with make_session(fake_gitlab.url, fake_gitlab.token, fake_time) as session:
         yield session
 
@@ -39,6 +40,6 @@ def mocked() -> Iterator[aioresponses]:
 
 
 @pytest.fixture
-async def gl(fake_time: FakeTime) -> AsyncIterator[GitLabSession]:
+async def gl(fake_time: VirtualTime) -> AsyncIterator[GitLabSession]:
     async with make_session(HOST, TOKEN, fake_time, retry=RetryPolicy(max_attempts=3)) as s:
         yield s

@@ -30,7 +30,8 @@ from hf_access.gitlab import (
 )
 from hf_access.testing.gitlab import FakeGitLab
 
-from ._gitlab_support import FakeTime, make_session
+from ..conftest import VirtualTime
+from ._gitlab_support import make_session
 
 
 def outcomes(report: Any) -> list[str]:
@@ -95,7 +96,7 @@ async def test_many_targets_and_groups(fake_gitlab: FakeGitLab, client: GitLabSe
     ]
 
 
-async def test_401_stops_the_run(fake_gitlab: FakeGitLab, fake_time: FakeTime) -> None:
+async def test_401_stops_the_run(fake_gitlab: FakeGitLab, fake_time: VirtualTime) -> None:
     fake_gitlab.add_project("acme/app")
     async with make_session(fake_gitlab.url, "glpat-revoked", fake_time) as gl:
         report = await gl.approve_many("acme/app", [2, 3, 4, 5], concurrency=1)
@@ -108,7 +109,7 @@ async def test_401_stops_the_run(fake_gitlab: FakeGitLab, fake_time: FakeTime) -
     assert fake_gitlab.counters["approve"] == 1
 
 
-async def test_403_stops_the_run(fake_gitlab: FakeGitLab, fake_time: FakeTime) -> None:
+async def test_403_stops_the_run(fake_gitlab: FakeGitLab, fake_time: VirtualTime) -> None:
     fake_gitlab.add_project("acme/app")
     fake_gitlab.seed_requests("acme/app", 6)
     fake_gitlab.add_token("glpat-reporter", "rita", level=20)
@@ -167,7 +168,7 @@ async def test_missing_target_fails_its_items_without_more_calls(
 
 
 async def test_journal_resumes(
-    fake_gitlab: FakeGitLab, fake_time: FakeTime, tmp_path: Path
+    fake_gitlab: FakeGitLab, fake_time: VirtualTime, tmp_path: Path
 ) -> None:
     fake_gitlab.add_project("acme/app")
     names = fake_gitlab.seed_requests("acme/app", 4)
@@ -309,7 +310,7 @@ async def test_concurrency_is_bounded_and_progress_is_reported(
     assert sorted(seen) == list(range(1, 21))
 
 
-async def test_bulk_goes_through_the_shared_limiter(fake_time: FakeTime) -> None:
+async def test_bulk_goes_through_the_shared_limiter(fake_time: VirtualTime) -> None:
     async with FakeGitLab(clock=fake_time.clock, quota=10, period=60) as gl:
         gl.add_project("acme/app")
         names = gl.seed_requests("acme/app", 30)
@@ -323,7 +324,7 @@ async def test_bulk_goes_through_the_shared_limiter(fake_time: FakeTime) -> None
 # -- answers the fake does not give: 409 and a long 429 --------------------------------------
 
 
-async def test_409_already_member_is_unchanged(fake_time: FakeTime) -> None:
+async def test_409_already_member_is_unchanged(fake_time: VirtualTime) -> None:
     api = "https://gitlab.example.com/api/v4/projects/9"
     with aioresponses() as m:
         m.put(
@@ -338,7 +339,7 @@ async def test_409_already_member_is_unchanged(fake_time: FakeTime) -> None:
     assert report.items[0].detail == "already a member (owner)"
 
 
-async def test_long_rate_limit_stops_the_run(fake_time: FakeTime) -> None:
+async def test_long_rate_limit_stops_the_run(fake_time: VirtualTime) -> None:
     api = "https://gitlab.example.com/api/v4/projects/9"
     with aioresponses() as m:
         m.delete(

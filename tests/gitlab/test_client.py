@@ -18,7 +18,8 @@ from hf_access import (
 )
 from hf_access.gitlab import AccessLevel, GitLabSession
 
-from ._gitlab_support import FakeTime, make_session
+from ..conftest import VirtualTime
+from ._gitlab_support import make_session
 from ._recorded import API, HOST, PROJECT, TOKEN, member, requester, sent, total_requests
 
 # -- lists ---------------------------------------------------------------------------------
@@ -199,7 +200,7 @@ async def test_caller_mistakes_raise_before_any_request(
     assert total_requests(mocked) == 0
 
 
-def test_iter_requests_checks_arguments_at_once(fake_time: FakeTime) -> None:
+def test_iter_requests_checks_arguments_at_once(fake_time: VirtualTime) -> None:
     gl = make_session(HOST, TOKEN, fake_time)
     with pytest.raises(ValueError, match="per_page"):
         gl.iter_requests("acme/app", per_page=0)
@@ -238,7 +239,7 @@ async def test_no_token_and_insecure_http_are_configuration_errors(
     assert total_requests(mocked) == 0
 
 
-async def test_closed_session_and_options(fake_time: FakeTime) -> None:
+async def test_closed_session_and_options(fake_time: VirtualTime) -> None:
     gl = make_session(HOST, TOKEN, fake_time)
     await gl.aclose()
     assert gl.closed

@@ -21,7 +21,8 @@ from hf_access import (
 )
 from hf_access.gitlab import AlreadyMemberError, GitLabSession
 
-from ._gitlab_support import FakeTime, make_session
+from ..conftest import VirtualTime
+from ._gitlab_support import make_session
 from ._recorded import HOST, PROJECT, TOKEN, requester
 
 # -- errors --------------------------------------------------------------------------------
@@ -75,7 +76,7 @@ async def test_deny_unknown_request_and_list_404_differ(
 
 
 async def test_429_pauses_then_succeeds(
-    gl: GitLabSession, mocked: aioresponses, fake_time: FakeTime
+    gl: GitLabSession, mocked: aioresponses, fake_time: VirtualTime
 ) -> None:
     url = f"{PROJECT}/access_requests/5"
     mocked.delete(
@@ -92,7 +93,7 @@ async def test_429_pauses_then_succeeds(
 
 
 async def test_429_beyond_the_policy_is_a_rate_limit_error(
-    fake_time: FakeTime, mocked: aioresponses
+    fake_time: VirtualTime, mocked: aioresponses
 ) -> None:
     policy = RetryPolicy(max_rate_limited=1)
     async with make_session(HOST, TOKEN, fake_time, retry=policy) as gl:
@@ -110,7 +111,7 @@ async def test_429_beyond_the_policy_is_a_rate_limit_error(
 
 
 async def test_5xx_is_retried_then_a_server_error(
-    gl: GitLabSession, mocked: aioresponses, fake_time: FakeTime
+    gl: GitLabSession, mocked: aioresponses, fake_time: VirtualTime
 ) -> None:
     url = f"{PROJECT}/access_requests?per_page=100"
     mocked.get(url, status=502, body="Bad Gateway")
@@ -133,7 +134,7 @@ async def test_malformed_body_is_a_decode_error(gl: GitLabSession, mocked: aiore
 
 
 async def test_limiter_learns_gitlab_headers(
-    gl: GitLabSession, mocked: aioresponses, fake_time: FakeTime
+    gl: GitLabSession, mocked: aioresponses, fake_time: VirtualTime
 ) -> None:
     reset = int(fake_time.now) + 40
     mocked.get(

@@ -17,7 +17,8 @@ from hf_access import (
 from hf_access.gitlab import AccessLevel, GitLabSession
 from hf_access.testing.gitlab import FakeGitLab
 
-from ._gitlab_support import FakeTime, make_session
+from ..conftest import VirtualTime
+from ._gitlab_support import make_session
 
 # -- the wire as GitLab shows it -----------------------------------------------------------
 
@@ -139,7 +140,7 @@ async def test_list_approve_deny_flow(fake_gitlab: FakeGitLab, client: GitLabSes
 
 
 async def test_groups_and_inherited_membership(
-    fake_gitlab: FakeGitLab, fake_time: FakeTime
+    fake_gitlab: FakeGitLab, fake_time: VirtualTime
 ) -> None:
     fake_gitlab.add_project("acme/app")
     fake_gitlab.add_request("acme", "bob", kind="group")
@@ -160,7 +161,7 @@ async def test_groups_and_inherited_membership(
     assert fake_gitlab.state("acme", kind="group").members == {"mia": 40, "bob": 20}
 
 
-async def test_permissions_and_tokens(fake_gitlab: FakeGitLab, fake_time: FakeTime) -> None:
+async def test_permissions_and_tokens(fake_gitlab: FakeGitLab, fake_time: VirtualTime) -> None:
     fake_gitlab.add_project("acme/app")
     fake_gitlab.add_project("acme/secret", private=True)
     fake_gitlab.seed_requests("acme/app", 1)
@@ -196,7 +197,7 @@ async def test_invalid_level_and_unknown_targets(
         await client.approve(999, 2)
 
 
-async def test_old_servers_send_created_at_only(fake_time: FakeTime) -> None:
+async def test_old_servers_send_created_at_only(fake_time: VirtualTime) -> None:
     async with FakeGitLab(clock=fake_time.clock, old_server=True) as gl:
         gl.add_project("acme/app")
         gl.seed_requests("acme/app", 1)
@@ -215,7 +216,7 @@ async def test_faults_are_retried(fake_gitlab: FakeGitLab, client: GitLabSession
     assert fake_gitlab.statuses[502] == 2
 
 
-async def test_rate_limits_pace_the_session(fake_time: FakeTime) -> None:
+async def test_rate_limits_pace_the_session(fake_time: VirtualTime) -> None:
     async with FakeGitLab(clock=fake_time.clock, quota=5, period=60) as gl:
         gl.add_project("acme/app")
         names = gl.seed_requests("acme/app", 12)
@@ -231,7 +232,7 @@ async def test_rate_limits_pace_the_session(fake_time: FakeTime) -> None:
         assert fake_time.now - 1_700_000_000.0 >= 60  # waited (in fake time) for a window
 
 
-async def test_429_retry_later_with_headers(fake_time: FakeTime) -> None:
+async def test_429_retry_later_with_headers(fake_time: VirtualTime) -> None:
     async with FakeGitLab(clock=fake_time.clock, quota=1, period=60) as gl:
         gl.add_project("acme/app")
         async with aiohttp.ClientSession() as http:

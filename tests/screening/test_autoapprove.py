@@ -25,12 +25,13 @@ from hf_access.screening.autoapprove import AutoApprover
 from hf_access.screening.policy import Policy, Rule, accept, email_domains, lookup, reject, users
 from hf_access.testing import FakeHub, Faults
 
-from .conftest import REPO, FakeTime
+from ..conftest import VirtualTime
+from .conftest import REPO
 
 EXAMPLE_POLICY = Path(__file__).parents[2] / "examples" / "policy.toml"
 
 
-def open_session(hub: FakeHub, ft: FakeTime, token: str | None = None) -> AccessSession:
+def open_session(hub: FakeHub, ft: VirtualTime, token: str | None = None) -> AccessSession:
     return AccessSession(
         token or hub.token,
         hub.url,
@@ -41,12 +42,12 @@ def open_session(hub: FakeHub, ft: FakeTime, token: str | None = None) -> Access
 
 
 @pytest.fixture
-async def session(hub: FakeHub, ft: FakeTime) -> AsyncIterator[AccessSession]:
+async def session(hub: FakeHub, ft: VirtualTime) -> AsyncIterator[AccessSession]:
     async with open_session(hub, ft) as s:
         yield s
 
 
-def arrive(hub: FakeHub, ft: FakeTime, *names: str, repo: str = REPO, **user: Any) -> None:
+def arrive(hub: FakeHub, ft: VirtualTime, *names: str, repo: str = REPO, **user: Any) -> None:
     for name in names:
         ft.now += 1
         hub.add_user(name, **user)
@@ -61,7 +62,7 @@ POLICY = Policy(
 )
 
 
-def approver(session: AccessSession, ft: FakeTime, tmp_path: Path, **kw: Any) -> AutoApprover:
+def approver(session: AccessSession, ft: VirtualTime, tmp_path: Path, **kw: Any) -> AutoApprover:
     options: dict[str, Any] = {
         "audit_log": tmp_path / "audit.jsonl",
         "state_file": tmp_path / "state.json",
@@ -82,7 +83,7 @@ def audit(tmp_path: Path) -> list[dict[str, Any]]:
 
 
 async def test_every_request_decided_exactly_once_across_passes_and_restarts(
-    hub: FakeHub, session: AccessSession, ft: FakeTime, tmp_path: Path
+    hub: FakeHub, session: AccessSession, ft: VirtualTime, tmp_path: Path
 ) -> None:
     arrive(hub, ft, "a1", "a2", email="x@acme.com")
     arrive(hub, ft, "mallory")
@@ -118,7 +119,7 @@ async def test_every_request_decided_exactly_once_across_passes_and_restarts(
 
 
 async def test_decisions_are_batched_per_action_and_reason(
-    hub: FakeHub, session: AccessSession, ft: FakeTime, tmp_path: Path
+    hub: FakeHub, session: AccessSession, ft: VirtualTime, tmp_path: Path
 ) -> None:
     hub.seed_pending(REPO, 230)
     hub.seed_pending(REPO, 20, prefix="bad")
@@ -137,7 +138,7 @@ async def test_decisions_are_batched_per_action_and_reason(
 
 
 async def test_outside_lookup_failure_holds_and_recheck_decides_later(
-    hub: FakeHub, session: AccessSession, ft: FakeTime, tmp_path: Path
+    hub: FakeHub, session: AccessSession, ft: VirtualTime, tmp_path: Path
 ) -> None:
     crm_up = False
 
@@ -174,7 +175,7 @@ async def test_outside_lookup_failure_holds_and_recheck_decides_later(
 
 
 async def test_dry_run_sends_nothing_and_uses_nothing_up(
-    hub: FakeHub, session: AccessSession, ft: FakeTime, tmp_path: Path
+    hub: FakeHub, session: AccessSession, ft: VirtualTime, tmp_path: Path
 ) -> None:
     arrive(hub, ft, "a", email="a@acme.com")
     arrive(hub, ft, "mallory")
@@ -191,7 +192,7 @@ async def test_dry_run_sends_nothing_and_uses_nothing_up(
 
 
 async def test_hidden_requesters_are_decided_by_request_id(
-    hub: FakeHub, session: AccessSession, ft: FakeTime, tmp_path: Path
+    hub: FakeHub, session: AccessSession, ft: VirtualTime, tmp_path: Path
 ) -> None:
     hub.add_repo("owner/secret", hide_requesters=True)
     arrive(hub, ft, "a", "b", repo="owner/secret")
@@ -204,7 +205,7 @@ async def test_hidden_requesters_are_decided_by_request_id(
 
 
 async def test_failed_batch_call_is_retried_on_a_later_pass(
-    hub: FakeHub, session: AccessSession, ft: FakeTime, tmp_path: Path
+    hub: FakeHub, session: AccessSession, ft: VirtualTime, tmp_path: Path
 ) -> None:
     broken = [True]
 
@@ -226,7 +227,7 @@ async def test_failed_batch_call_is_retried_on_a_later_pass(
 
 
 async def test_withdrawn_request_is_a_final_error(
-    hub: FakeHub, session: AccessSession, ft: FakeTime, tmp_path: Path
+    hub: FakeHub, session: AccessSession, ft: VirtualTime, tmp_path: Path
 ) -> None:
     arrive(hub, ft, "alice", "bob")
     hub.add_token("hf_alice", user="alice", role="read")
@@ -250,7 +251,7 @@ async def test_withdrawn_request_is_a_final_error(
     assert [r.user for r in again.records] == ["carol"]
 
 
-async def test_batch_route_missing_falls_back_to_handle(ft: FakeTime, tmp_path: Path) -> None:
+async def test_batch_route_missing_falls_back_to_handle(ft: VirtualTime, tmp_path: Path) -> None:
     async with FakeHub(clock=ft, batch_enabled=False) as hub:
         hub.add_repo(REPO)
         arrive(hub, ft, "a", "b", email="x@acme.com")
@@ -260,14 +261,14 @@ async def test_batch_route_missing_falls_back_to_handle(ft: FakeTime, tmp_path: 
         assert hub.counters.calls.get("handle") == 2
 
 
-async def test_auth_error_is_raised(hub: FakeHub, ft: FakeTime, tmp_path: Path) -> None:
+async def test_auth_error_is_raised(hub: FakeHub, ft: VirtualTime, tmp_path: Path) -> None:
     async with open_session(hub, ft, "hf_wrong") as bad:
         with pytest.raises(AuthenticationError):
             await approver(bad, ft, tmp_path).run_once()
 
 
 async def test_run_forever_follows_arrivals_until_cancelled(
-    hub: FakeHub, session: AccessSession, ft: FakeTime, tmp_path: Path
+    hub: FakeHub, session: AccessSession, ft: VirtualTime, tmp_path: Path
 ) -> None:
     reports: list[int] = []
 
@@ -293,7 +294,7 @@ async def test_run_forever_follows_arrivals_until_cancelled(
 
 
 async def test_run_watch_command(
-    hub: FakeHub, session: AccessSession, ft: FakeTime, tmp_path: Path
+    hub: FakeHub, session: AccessSession, ft: VirtualTime, tmp_path: Path
 ) -> None:
     arrive(hub, ft, "mallory")
     hub.add_user("alice", email="alice@uni.edu")

@@ -18,8 +18,9 @@ from hf_access.screening import DeliveryPolicy, EndpointDisabledError, Relay
 from hf_access.screening.relay import Outbox
 from hf_access.testing import FakeHub
 
+from ..conftest import VirtualTime
 from ._receiver import Hit, Receiver
-from .conftest import REPO, FakeTime
+from .conftest import REPO
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 OTHER = "owner/second-model"
@@ -38,7 +39,7 @@ DATA_KEYS = {
 
 
 @pytest.fixture
-async def session(hub: FakeHub, ft: FakeTime) -> AsyncIterator[AccessSession]:
+async def session(hub: FakeHub, ft: VirtualTime) -> AsyncIterator[AccessSession]:
     limiter = RateLimiter(clock=ft, sleep=ft.sleep)
     async with AccessSession(
         hub.token, hub.url, sleep=ft.sleep, limiter=limiter, retry=RetryPolicy(max_attempts=1)
@@ -55,7 +56,7 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 def relay_for(
-    session: AccessSession, ft: FakeTime, url: str, outbox: Path | Outbox, **kw: Any
+    session: AccessSession, ft: VirtualTime, url: str, outbox: Path | Outbox, **kw: Any
 ) -> Relay:
     options: dict[str, Any] = {"interval": 1.0, "random": lambda: 0.0}
     options.update(kw)
@@ -65,7 +66,7 @@ def relay_for(
     )
 
 
-def arrive(hub: FakeHub, ft: FakeTime, *names: str, repo: str = REPO, **kw: Any) -> None:
+def arrive(hub: FakeHub, ft: VirtualTime, *names: str, repo: str = REPO, **kw: Any) -> None:
     for name in names:
         ft.now += 1
         if name not in hub._state.users:  # the seeding API: a user, then their request
@@ -73,7 +74,7 @@ def arrive(hub: FakeHub, ft: FakeTime, *names: str, repo: str = REPO, **kw: Any)
         hub.ask_access(repo, name, **kw)
 
 
-async def drive(relay: Relay, ft: FakeTime, until: Callable[[], bool], steps: int = 200) -> None:
+async def drive(relay: Relay, ft: VirtualTime, until: Callable[[], bool], steps: int = 200) -> None:
     """Run the relay's loop on the fake clock until ``until()`` holds (bounded)."""
     for _ in range(steps):
         if until():
@@ -94,7 +95,7 @@ def payload(hit: Hit) -> dict[str, Any]:
 
 
 async def test_new_requests_are_delivered_signed_with_the_hubs_data(
-    hub: FakeHub, session: AccessSession, ft: FakeTime, receiver: Receiver, tmp_path: Path
+    hub: FakeHub, session: AccessSession, ft: VirtualTime, receiver: Receiver, tmp_path: Path
 ) -> None:
     arrive(hub, ft, "early")  # before the relay: not an event (only what arrives afterwards)
     async with relay_for(session, ft, receiver.url, tmp_path / "r.db") as relay:
@@ -127,7 +128,7 @@ async def test_new_requests_are_delivered_signed_with_the_hubs_data(
 
 
 async def test_a_failing_receiver_gets_everything_in_order_per_repo(
-    hub: FakeHub, session: AccessSession, ft: FakeTime, tmp_path: Path
+    hub: FakeHub, session: AccessSession, ft: VirtualTime, tmp_path: Path
 ) -> None:
     hub.add_repo(OTHER)
     # refused until started; then 500 for four attempts, a 503 with Retry-After, then 200
@@ -166,7 +167,7 @@ async def test_a_failing_receiver_gets_everything_in_order_per_repo(
 
 
 async def test_retry_after_is_honoured_but_capped_and_backoff_grows(
-    hub: FakeHub, session: AccessSession, ft: FakeTime, tmp_path: Path
+    hub: FakeHub, session: AccessSession, ft: VirtualTime, tmp_path: Path
 ) -> None:
     receiver = Receiver(answer=lambda n: (429, {"Retry-After": "100000"}) if n < 3 else (200, {}))
     await receiver.start()
@@ -195,7 +196,7 @@ async def test_retry_after_is_honoured_but_capped_and_backoff_grows(
 
 
 async def test_too_old_goes_to_the_dead_letters_and_the_repo_goes_on(
-    hub: FakeHub, session: AccessSession, ft: FakeTime, tmp_path: Path
+    hub: FakeHub, session: AccessSession, ft: VirtualTime, tmp_path: Path
 ) -> None:
     receiver = Receiver(answer=lambda n: (500, {}) if n < 4 else (204, {}))
     await receiver.start()
@@ -221,7 +222,7 @@ async def test_too_old_goes_to_the_dead_letters_and_the_repo_goes_on(
 
 
 async def test_410_disables_the_endpoint_until_enabled_again(
-    hub: FakeHub, session: AccessSession, ft: FakeTime, tmp_path: Path
+    hub: FakeHub, session: AccessSession, ft: VirtualTime, tmp_path: Path
 ) -> None:
     receiver = Receiver(answer=lambda n: (410, {}) if n == 0 else (204, {}))
     await receiver.start()
@@ -248,7 +249,7 @@ async def test_410_disables_the_endpoint_until_enabled_again(
 
 
 async def test_redirects_are_never_followed(
-    hub: FakeHub, session: AccessSession, ft: FakeTime, tmp_path: Path
+    hub: FakeHub, session: AccessSession, ft: VirtualTime, tmp_path: Path
 ) -> None:
     receiver = Receiver(answer=lambda n: (307, {"Location": "/moved"}) if n < 2 else (204, {}))
     await receiver.start()
@@ -264,7 +265,7 @@ async def test_redirects_are_never_followed(
 
 
 async def test_a_restart_queues_nothing_twice_and_keeps_ids(
-    hub: FakeHub, session: AccessSession, ft: FakeTime, tmp_path: Path
+    hub: FakeHub, session: AccessSession, ft: VirtualTime, tmp_path: Path
 ) -> None:
     receiver = Receiver(answer=lambda n: (500, {}) if n < 1 else (204, {}))
     await receiver.start()
@@ -286,7 +287,7 @@ async def test_a_restart_queues_nothing_twice_and_keeps_ids(
 
 
 async def test_decisions_made_elsewhere_become_events(
-    hub: FakeHub, session: AccessSession, ft: FakeTime, receiver: Receiver, tmp_path: Path
+    hub: FakeHub, session: AccessSession, ft: VirtualTime, receiver: Receiver, tmp_path: Path
 ) -> None:
     arrive(hub, ft, "old", "alice", "bob", "carol")
     await session.accept(REPO, "old")  # decided before the relay started: not an event
@@ -316,7 +317,7 @@ async def test_decisions_made_elsewhere_become_events(
 
 
 async def test_replay_sends_again_with_the_same_id(
-    hub: FakeHub, session: AccessSession, ft: FakeTime, receiver: Receiver, tmp_path: Path
+    hub: FakeHub, session: AccessSession, ft: VirtualTime, receiver: Receiver, tmp_path: Path
 ) -> None:
     async with relay_for(session, ft, receiver.url, tmp_path / "r.db") as relay:
         await relay.poll()
@@ -338,7 +339,7 @@ async def test_replay_sends_again_with_the_same_id(
 async def test_the_secret_never_shows(
     hub: FakeHub,
     session: AccessSession,
-    ft: FakeTime,
+    ft: VirtualTime,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -365,7 +366,7 @@ async def test_the_secret_never_shows(
 
 
 async def test_auth_errors_are_raised_and_transient_ones_ridden_out(
-    hub: FakeHub, ft: FakeTime, receiver: Receiver, tmp_path: Path
+    hub: FakeHub, ft: VirtualTime, receiver: Receiver, tmp_path: Path
 ) -> None:
     limiter = RateLimiter(clock=ft, sleep=ft.sleep)
     async with AccessSession(
@@ -378,7 +379,7 @@ async def test_auth_errors_are_raised_and_transient_ones_ridden_out(
 
 
 async def test_bad_arguments_fail_before_anything_is_opened(
-    session: AccessSession, ft: FakeTime, tmp_path: Path
+    session: AccessSession, ft: VirtualTime, tmp_path: Path
 ) -> None:
     path = tmp_path / "never.db"
     bad: list[dict[str, Any]] = [
@@ -411,7 +412,7 @@ async def test_a_file_that_is_not_an_outbox(tmp_path: Path) -> None:
 
 
 async def test_an_attempt_that_gets_no_answer_is_bounded_and_retried(
-    hub: FakeHub, session: AccessSession, ft: FakeTime, tmp_path: Path
+    hub: FakeHub, session: AccessSession, ft: VirtualTime, tmp_path: Path
 ) -> None:
     from aiohttp import web
 
@@ -451,7 +452,7 @@ async def test_an_attempt_that_gets_no_answer_is_bounded_and_retried(
 
 
 async def test_dataset_repos_and_their_type_in_the_payload(
-    hub: FakeHub, session: AccessSession, ft: FakeTime, receiver: Receiver, tmp_path: Path
+    hub: FakeHub, session: AccessSession, ft: VirtualTime, receiver: Receiver, tmp_path: Path
 ) -> None:
     hub.add_repo("owner/data", repo_type="dataset")
     repos = ["datasets/owner/data", REPO]
@@ -466,7 +467,7 @@ async def test_dataset_repos_and_their_type_in_the_payload(
 
 
 async def test_delivered_events_are_kept_for_replays_then_forgotten(
-    hub: FakeHub, session: AccessSession, ft: FakeTime, receiver: Receiver, tmp_path: Path
+    hub: FakeHub, session: AccessSession, ft: VirtualTime, receiver: Receiver, tmp_path: Path
 ) -> None:
     async with relay_for(
         session, ft, receiver.url, tmp_path / "r.db", keep_delivered=60.0

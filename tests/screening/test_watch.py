@@ -24,21 +24,24 @@ from hf_access import (
 from hf_access.hub.watch import Cursor, Watcher, WatchEvent, WatchState, parse_repo, watch
 from hf_access.testing import FakeHub, Faults
 
-from .conftest import REPO, FakeTime
+from ..conftest import VirtualTime
+from .conftest import REPO
 
 
 @pytest.fixture
-async def session(hub: FakeHub, ft: FakeTime) -> AsyncIterator[AccessSession]:
+async def session(hub: FakeHub, ft: VirtualTime) -> AsyncIterator[AccessSession]:
     async with open_session(hub, ft, retry=RetryPolicy(max_attempts=1)) as s:
         yield s
 
 
-def open_session(hub: FakeHub, ft: FakeTime, token: str | None = None, **kw: Any) -> AccessSession:
+def open_session(
+    hub: FakeHub, ft: VirtualTime, token: str | None = None, **kw: Any
+) -> AccessSession:
     limiter = RateLimiter(clock=ft, sleep=ft.sleep)  # the fake clock: no real waits
     return AccessSession(token or hub.token, hub.url, sleep=ft.sleep, limiter=limiter, **kw)
 
 
-def arrive(hub: FakeHub, ft: FakeTime, *names: str, step: float = 1.0, repo: str = REPO) -> None:
+def arrive(hub: FakeHub, ft: VirtualTime, *names: str, step: float = 1.0, repo: str = REPO) -> None:
     for name in names:
         ft.now += step
         hub.add_user(name)
@@ -46,7 +49,7 @@ def arrive(hub: FakeHub, ft: FakeTime, *names: str, step: float = 1.0, repo: str
 
 
 def make(
-    session: AccessSession, ft: FakeTime, repos: list[str] | None = None, **kw: object
+    session: AccessSession, ft: VirtualTime, repos: list[str] | None = None, **kw: object
 ) -> Watcher:
     return watch(
         session, repos or [REPO], interval=1.0, max_interval=8.0, clock=ft, sleep=ft.sleep, **kw
@@ -62,7 +65,7 @@ def lists(hub: FakeHub) -> int:
 
 
 async def test_first_poll_only_sets_the_position(
-    hub: FakeHub, session: AccessSession, ft: FakeTime
+    hub: FakeHub, session: AccessSession, ft: VirtualTime
 ) -> None:
     hub.seed_pending(REPO, 3)
     w = make(session, ft)
@@ -78,7 +81,7 @@ async def test_first_poll_only_sets_the_position(
 
 
 async def test_include_existing_hands_out_the_backlog(
-    hub: FakeHub, session: AccessSession, ft: FakeTime
+    hub: FakeHub, session: AccessSession, ft: VirtualTime
 ) -> None:
     hub.seed_pending(REPO, 3)
     w = make(session, ft, include_existing=True)
@@ -86,7 +89,7 @@ async def test_include_existing_hands_out_the_backlog(
 
 
 async def test_same_millisecond_arrivals_are_neither_lost_nor_repeated(
-    hub: FakeHub, session: AccessSession, ft: FakeTime
+    hub: FakeHub, session: AccessSession, ft: VirtualTime
 ) -> None:
     w = make(session, ft)
     await w.poll()
@@ -101,7 +104,7 @@ async def test_same_millisecond_arrivals_are_neither_lost_nor_repeated(
 
 
 async def test_iterator_backs_off_when_idle_and_returns_to_base(
-    hub: FakeHub, session: AccessSession, ft: FakeTime
+    hub: FakeHub, session: AccessSession, ft: VirtualTime
 ) -> None:
     def schedule(n: int) -> None:
         if n == 6:
@@ -124,7 +127,7 @@ async def test_iterator_backs_off_when_idle_and_returns_to_base(
 
 
 async def test_state_file_survives_restarts_without_repeats(
-    hub: FakeHub, session: AccessSession, ft: FakeTime, tmp_path: Path
+    hub: FakeHub, session: AccessSession, ft: VirtualTime, tmp_path: Path
 ) -> None:
     state = tmp_path / "watch.json"
     hub.seed_pending(REPO, 2, prefix="old")
@@ -149,7 +152,7 @@ async def test_state_file_survives_restarts_without_repeats(
 
 
 async def test_position_is_saved_event_by_event(
-    hub: FakeHub, session: AccessSession, ft: FakeTime, tmp_path: Path
+    hub: FakeHub, session: AccessSession, ft: VirtualTime, tmp_path: Path
 ) -> None:
     state = tmp_path / "watch.json"
     arrive(hub, ft, "a", "b", "c")
@@ -162,7 +165,7 @@ async def test_position_is_saved_event_by_event(
 
 
 async def test_transient_errors_are_survived_with_backoff(
-    hub: FakeHub, session: AccessSession, ft: FakeTime
+    hub: FakeHub, session: AccessSession, ft: VirtualTime
 ) -> None:
     w = make(session, ft)
     await w.poll()
@@ -179,7 +182,7 @@ async def test_transient_errors_are_survived_with_backoff(
     assert w.interval_of(stream) == 1.0
 
 
-async def test_rate_limit_advice_is_honoured(hub: FakeHub, ft: FakeTime) -> None:
+async def test_rate_limit_advice_is_honoured(hub: FakeHub, ft: VirtualTime) -> None:
     async with open_session(hub, ft, retry=RetryPolicy(max_rate_limit_wait=1)) as s:
         w = make(s, ft)
         await w.poll()
@@ -191,7 +194,7 @@ async def test_rate_limit_advice_is_honoured(hub: FakeHub, ft: FakeTime) -> None
     assert w.next_due() - ft.now >= 90  # the window ends 100 s later (not 2 s)
 
 
-async def test_auth_errors_and_missing_repos_are_raised(hub: FakeHub, ft: FakeTime) -> None:
+async def test_auth_errors_and_missing_repos_are_raised(hub: FakeHub, ft: VirtualTime) -> None:
     hub.add_user("reader")
     hub.add_token("hf_read", user="reader", role="read")
     cases = [
@@ -209,7 +212,7 @@ async def test_auth_errors_and_missing_repos_are_raised(hub: FakeHub, ft: FakeTi
 
 
 async def test_many_repos_statuses_and_types(
-    hub: FakeHub, session: AccessSession, ft: FakeTime
+    hub: FakeHub, session: AccessSession, ft: VirtualTime
 ) -> None:
     hub.add_repo("owner/data", repo_type="dataset")
     hub.add_repo("owner/auto", gated="auto")
@@ -236,7 +239,7 @@ async def test_many_repos_statuses_and_types(
 
 
 async def test_pages_are_followed_then_polls_cost_one_call(
-    hub: FakeHub, session: AccessSession, ft: FakeTime
+    hub: FakeHub, session: AccessSession, ft: VirtualTime
 ) -> None:
     w = make(session, ft, page_size=10)
     await w.poll()
@@ -252,7 +255,7 @@ async def test_pages_are_followed_then_polls_cost_one_call(
 
 
 async def test_revisit_hands_out_again_while_pending(
-    hub: FakeHub, session: AccessSession, ft: FakeTime
+    hub: FakeHub, session: AccessSession, ft: VirtualTime
 ) -> None:
     w = make(session, ft)
     await w.poll()
@@ -273,7 +276,7 @@ async def test_revisit_hands_out_again_while_pending(
 
 
 async def test_hidden_requesters_are_keyed_by_request_id(
-    hub: FakeHub, session: AccessSession, ft: FakeTime
+    hub: FakeHub, session: AccessSession, ft: VirtualTime
 ) -> None:
     hub.add_repo("owner/secret", hide_requesters=True)
     w = make(session, ft, ["owner/secret"])
@@ -360,7 +363,7 @@ class StubHub:
 
 @pytest.mark.parametrize("descending", [False, True])
 async def test_a_listing_cut_by_an_error_loses_and_repeats_nothing(
-    ft: FakeTime, descending: bool
+    ft: VirtualTime, descending: bool
 ) -> None:
     stub = StubHub([item(f"r{i}", i) for i in range(6)])
     w = make(stub, ft, include_existing=True)  # type: ignore[arg-type]
