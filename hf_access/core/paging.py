@@ -60,3 +60,4 @@ async def iter_pages(
             followed.add(next_url)
         yield Page(items, response, next_url)
         call = Call("GET", next_url, auth=first.auth) if next_url is not None else None
+        del items, response  # one page held at a time: this one goes before the next comes

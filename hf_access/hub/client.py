@@ -150,6 +150,7 @@ class AccessSession(SessionBase):
                     HfAccessWarning,
                     stacklevel=2,
                 )
+            del page  # released before the next page is read
 
     async def list_requests(
         self,

@@ -264,6 +264,7 @@ async def _repos(
     async for page in iter_pages(hub._send, first, decode, _wire.next_link):
         for repo in page.items:
             yield repo
+        del page  # released before the next page is read
 
 
 async def whoami(hub: AccessSession) -> Identity:

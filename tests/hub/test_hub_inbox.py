@@ -127,10 +127,22 @@ async def test_counting_pending_keeps_one_page_at_most(
             del request
             yield refs[key]()  # type: ignore[misc]
 
+    at_next_page: list[int] = []  # records still alive when the next page is asked for
+    send = session._send
+
+    async def sending(call: Any) -> Any:
+        if "cursor=" in call.path:  # a next page of a list
+            at_next_page.append(len(refs))
+        return await send(call)
+
     monkeypatch.setattr(session, "iter_requests", spying)
+    monkeypatch.setattr(session, "_send", sending)
     rows = await rows_of(session, "acme", concurrency=1)
     assert rows[0].pending == 2500
     assert 1000 <= most <= 1001  # one page of 1,000 (and at most the item being handed over)
+    # The page read is let go before the next one comes: never two pages at once.
+    assert len(at_next_page) == 2
+    assert max(at_next_page) <= 1
 
 
 async def test_default_namespaces_come_from_whoami_and_unmanaged_are_listed() -> None:
