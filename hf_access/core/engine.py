@@ -13,7 +13,7 @@ import asyncio
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Hashable, Sequence
+from collections.abc import Callable, Generator, Hashable, Mapping, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
@@ -26,7 +26,7 @@ from .errors import (
     RateLimitError,
     RepoNotFoundError,
 )
-from .journal import Journal
+from .journal import Journal, JournalEntry
 from .outcomes import BulkProgress, BulkReport, D, ItemOutcome, Keyed, Outcome, PlannedCall
 from .sansio import Call
 from .transport import CallCounter, counting
@@ -101,6 +101,7 @@ class Engine(Generic[D]):
         journal: str | os.PathLike[str] | None = None,
         dry_run: bool = False,
         clock: Callable[[], float] = time.monotonic,
+        kind: str = "bulk",
     ) -> None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValueError("concurrency must be a positive integer")
@@ -108,7 +109,7 @@ class Engine(Generic[D]):
         self._executor = executor
         self._concurrency = concurrency
         self._on_progress = on_progress
-        self._journal = Journal(journal) if journal is not None else None
+        self._journal = Journal(journal, kind=kind) if journal is not None else None
         self._dry_run = dry_run
         self._clock = clock
         self._outcomes: list[ItemOutcome[D] | None] = [None] * len(self._decisions)
@@ -140,8 +141,8 @@ class Engine(Generic[D]):
             )
         self._state = "running"
         self._started = self._clock()
-        todo = self._prepare()
         if self._dry_run:
+            todo = self._prepare(self._journal.load() if self._journal is not None else {})
             jobs = self._executor.jobs(self._decisions, todo)
             self._plan = tuple(
                 PlannedCall(self._executor.call(self._decisions, job), len(job.indices))
@@ -152,12 +153,12 @@ class Engine(Generic[D]):
         try:
             with counting() as counter:
                 self._counter = counter
-                if self._journal is not None:
-                    self._journal.open()
+                # Locked and repaired before anything is sent: a second process stops here.
+                recorded = self._journal.open() if self._journal is not None else {}
+                todo = self._prepare(recorded)
                 if todo:
                     early = await self._executor.prepare(self._decisions, todo)
-                    for index, settled in early.items():
-                        self._settle(index, settled)
+                    self._settle_all([(index, settled) for index, settled in early.items()])
                     todo = [i for i in todo if i not in early]
                 queue = deque(self._executor.jobs(self._decisions, todo))
                 # One worker per slot of concurrency (no more than there are items): a job may
@@ -205,9 +206,8 @@ class Engine(Generic[D]):
 
     # -- preparation --------------------------------------------------------------------------
 
-    def _prepare(self) -> list[int]:
+    def _prepare(self, recorded: Mapping[str, JournalEntry]) -> list[int]:
         """De-duplicate, settle what the journal already holds, return what is left to do."""
-        recorded = self._journal.load() if self._journal is not None else {}
         first: dict[str, int] = {}
         for index, decision in enumerate(self._decisions):
             if decision.key in first:
@@ -220,7 +220,7 @@ class Engine(Generic[D]):
             entry = recorded.get(key)
             if entry is not None and entry.outcome in _FINAL:
                 detail = entry.detail or "settled by an earlier run (journal)"
-                self._settle(index, Settled(entry.outcome, None, detail), from_journal=True)
+                self._settle_all([(index, Settled(entry.outcome, None, detail))], from_journal=True)
             else:
                 todo.append(index)
         return todo
@@ -250,8 +250,7 @@ class Engine(Generic[D]):
         if scope in self._missing:
             first, error = self._missing[scope]
             detail = f"{getattr(error, 'message', error)} (item {first})"
-            for index in job.indices:
-                self._settle(index, Settled(Outcome.FAILED, error, detail))
+            self._settle_all([(i, Settled(Outcome.FAILED, error, detail)) for i in job.indices])
             return
         self._in_flight.update(job.indices)
         with counting() as counter:
@@ -266,9 +265,11 @@ class Engine(Generic[D]):
             queue.extendleft(reversed([j for j in result if isinstance(j, Job)]))
             self._wake.set()
             return
+        pairs: list[tuple[int, Settled]] = []
         for index, settled in zip(job.indices, result, strict=True):
             assert isinstance(settled, Settled)
-            self._settle(index, settled, attempts=counter.calls)
+            pairs.append((index, settled))
+        self._settle_all(pairs, attempts=counter.calls)
 
     def _on_error(self, job: Job, exc: HfAccessError) -> None:
         if isinstance(exc, _STOPPING):
@@ -288,21 +289,36 @@ class Engine(Generic[D]):
 
     # -- outcomes -----------------------------------------------------------------------------
 
-    def _settle(
-        self, index: int, settled: Settled, *, attempts: int = 0, from_journal: bool = False
+    def _settle_all(
+        self,
+        pairs: Sequence[tuple[int, Settled]],
+        *,
+        attempts: int = 0,
+        from_journal: bool = False,
     ) -> None:
-        item = ItemOutcome(
-            index=index,
-            decision=self._decisions[index],
-            outcome=settled.outcome,
-            error=settled.error,
-            detail=settled.detail,
-            attempts=attempts,
-            from_journal=from_journal,
-        )
-        self._outcomes[index] = item
-        if self._journal is not None and not from_journal:
-            self._journal.record(item)
+        """Settle the items of one call: journaled together (one write), then counted."""
+        items = [
+            ItemOutcome(
+                index=index,
+                decision=self._decisions[index],
+                outcome=settled.outcome,
+                error=settled.error,
+                detail=settled.detail,
+                attempts=attempts,
+                from_journal=from_journal,
+            )
+            for index, settled in pairs
+        ]
+        for item in items:
+            self._outcomes[item.index] = item
+        if self._journal is not None and not from_journal and items:
+            self._journal.record_many(items)
+        for item in items:
+            self._fan_out(item)
+
+    def _fan_out(self, item: ItemOutcome[D]) -> None:
+        """Count an item, and its duplicates with it."""
+        index = item.index
         self._count(item)
         for dup in self._dupes.get(index, ()):
             text = f"duplicate of item {index}" + (f": {item.detail}" if item.detail else "")

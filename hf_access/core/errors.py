@@ -12,6 +12,7 @@ Each provider has one classifier that turns a failed answer into the most precis
 
     HfAccessError
     ├── ConfigurationError            no token found, token over plain http, closed session
+    │   └── FileInUseError            a journal or state file locked by another process
     ├── TransportError
     │   ├── APIConnectionError        connection refused, reset or dropped (alias HubConnectionError)
     │   └── APITimeoutError           connect or total timeout (alias HubTimeoutError)
@@ -45,6 +46,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "DecodeError",
+    "FileInUseError",
     "HfAccessError",
     "HfAccessWarning",
     "HubConnectionError",
@@ -78,6 +80,19 @@ class ConfigurationError(HfAccessError):
 
 class SessionClosedError(ConfigurationError, RuntimeError):
     """A call on a session that was closed (or never opened)."""
+
+
+class FileInUseError(ConfigurationError):
+    """A journal or state file is locked by another process (``path``, holder ``pid``).
+
+    Two processes on one file would both send everything; the second one stops at once.
+    """
+
+    def __init__(self, path: str, pid: int | None) -> None:
+        self.path = path
+        self.pid = pid
+        holder = f"process {pid}" if pid is not None else "another process"
+        super().__init__(f"{path} is in use by {holder}: one process per file")
 
 
 class TransportError(HfAccessError):

@@ -316,6 +316,7 @@ class GitLabBulkRun(Engine[GitLabDecision]):
             journal=opts["journal"],
             dry_run=opts["dry_run"],
             clock=clock,
+            kind="gitlab",
         )
 
 

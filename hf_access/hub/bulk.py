@@ -93,8 +93,16 @@ class Decision:
 
     @property
     def key(self) -> str:
-        """Identity of the decision in journals and for de-duplication."""
-        return f"{self.repo_type.value}:{self.repo_id}|{self.user}|{self.action.value}"
+        """Identity of the decision in journals and for de-duplication.
+
+        The reason is part of it: a rerun that rejects with another reason is another
+        decision (a decision without a reason keeps the key of earlier versions).
+
+        >>> Decision("org/model", "bob", "reject", reason="spam").key
+        'model:org/model|bob|reject|spam'
+        """
+        base = f"{self.repo_type.value}:{self.repo_id}|{self.user}|{self.action.value}"
+        return base if self.reason is None else f"{base}|{self.reason}"
 
 
 DecisionLike = Decision | tuple[Any, ...]
@@ -159,7 +167,7 @@ def normalize_decisions(decisions: Iterable[DecisionLike]) -> tuple[list[Decisio
     """
     out: list[Decision] = []
     refs: list[UserRef] = []
-    actions: dict[tuple[RepoType, str, str], Action] = {}
+    actions: dict[tuple[RepoType, str, str], tuple[Action, str | None]] = {}
     for index, raw in enumerate(decisions):
         try:
             decision = raw if isinstance(raw, Decision) else Decision(*raw)
@@ -171,11 +179,16 @@ def normalize_decisions(decisions: Iterable[DecisionLike]) -> tuple[list[Decisio
         except (TypeError, ValueError) as exc:
             raise ValueError(f"decision {index}: {exc}") from None
         who = (decision.repo_type, decision.repo_id, decision.user)
-        seen = actions.setdefault(who, decision.action)
+        seen, said = actions.setdefault(who, (decision.action, decision.reason))
         if seen is not decision.action:
             raise ValueError(
                 f"decision {index}: {decision.user} on {decision.repo_id} is asked to "
                 f"{seen.value} and to {decision.action.value}"
+            )
+        if said != decision.reason:
+            raise ValueError(
+                f"decision {index}: {decision.user} on {decision.repo_id} is asked to "
+                f"{seen.value} with two different reasons"
             )
         out.append(decision)
         refs.append(ref)
@@ -352,6 +365,7 @@ class BulkRun(Engine[Decision]):
             journal=opts["journal"],
             dry_run=opts["dry_run"],
             clock=clock,
+            kind="hub",
         )
 
 

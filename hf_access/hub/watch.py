@@ -59,6 +59,7 @@ from ..core.errors import (
     PermissionDeniedError,
     RateLimitError,
 )
+from ..core.filelock import FileLock
 from ._watch_state import Cursor, Stamp, WatchState, request_key
 from .models import AccessRequest, RepoType, RequestStatus
 from .wire import validate_repo_id
@@ -213,9 +214,18 @@ class Watcher:
         if not self.streams:
             raise ValueError("nothing to watch: give at least one repo and one status")
         self._hub, self.state_file = hub, Path(state_file) if state_file else None
-        self.state = state or (
-            WatchState.load(self.state_file) if self.state_file else WatchState()
-        )
+        # One process per state file: a second one gets FileInUseError (file, pid) at once.
+        self._lock = FileLock(self.state_file) if self.state_file else None
+        if self._lock is not None:
+            self._lock.acquire()
+        try:
+            self.state = state or (
+                WatchState.load(self.state_file) if self.state_file else WatchState()
+            )
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()
+            raise
         self.interval, self.max_interval, self.backoff = interval, max_interval, backoff
         self.include_existing, self.page_size = include_existing, page_size
         self._clock, self._sleep = clock, sleep
@@ -383,9 +393,13 @@ class Watcher:
         self.save()
 
     async def aclose(self) -> None:
-        """The last event handed out is handled: save the position."""
-        self._commit()
-        self._queue.clear()
+        """The last event handed out is handled: save the position, let go of the state file."""
+        try:
+            self._commit()
+            self._queue.clear()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
 
     async def __aenter__(self) -> Watcher:
         return self

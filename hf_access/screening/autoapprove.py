@@ -47,6 +47,7 @@ import attrs
 
 from ..core.convert import format_time
 from ..core.errors import HfAccessError, RequestNotFoundError, UserNotFoundError
+from ..core.filelock import FileLock
 from ..hub.bulk import Decision
 from ..hub.models import Action, RepoType
 from ..hub.watch import FATAL, Watcher, WatchEvent, WatchState
@@ -189,6 +190,8 @@ class AutoApprover:
         self.recheck_held, self.on_record, self._now = recheck_held, on_record, now
         self._limit = asyncio.Semaphore(concurrency)
         self._concurrency = concurrency
+        if state_file and not dry_run:  # one process per state file, before reading it
+            FileLock(state_file).acquire()  # held until the process ends (shared in it)
         state = WatchState.load(state_file) if state_file else None
         self.watcher = Watcher(
             hub,

@@ -186,7 +186,7 @@ async def test_journal_resumes(
     assert [i.from_journal for i in second.items] == [False, True, True, True]
     assert sum(fake_gitlab.counters.values()) == calls + 1
     lines = [json.loads(line) for line in journal.read_text().splitlines()]
-    assert lines[0] == {"journal": "hf-access", "version": 1}
+    assert lines[0] == {"journal": "hf-access", "version": 2, "kind": "gitlab"}
     assert [line["outcome"] for line in lines[1:]] == ["failed", "done", "done", "done", "done"]
     assert lines[1]["key"] == "gitlab:project:acme/app|user-000000|approve:30"
     assert lines[1]["error"].startswith("ServerError: 500")

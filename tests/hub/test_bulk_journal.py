@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from hf_access import AccessSession, BulkProgress, Decision, Outcome, UserNotFoundError
+from hf_access import (
+    AccessSession,
+    BulkProgress,
+    Decision,
+    HfAccessWarning,
+    Outcome,
+    UserNotFoundError,
+)
 from hf_access.core.journal import Journal
 from hf_access.testing import FakeHub, Faults
 
@@ -40,7 +47,7 @@ async def test_each_item_is_in_the_journal_when_it_finishes(
 
     assert seen == [True] * 21
     recorded = lines(journal)
-    assert recorded[0] == {"journal": "hf-access", "version": 1}
+    assert recorded[0] == {"journal": "hf-access", "version": 2, "kind": "hub"}
     assert len(recorded) == 22
     by_key = {line["key"]: line for line in recorded[1:]}
     assert by_key[f"model:{REPO}|ghost|grant"]["outcome"] == "failed"
@@ -121,15 +128,28 @@ async def test_torn_last_line_is_tolerated(
     assert calls(fhub) == {"batch": 1}
 
 
-async def test_a_corrupt_line_in_the_middle_is_an_error(
+async def test_a_corrupt_line_is_quarantined_and_the_run_resumes(
     fhub: FakeHub, session: AccessSession, tmp_path: Path
 ) -> None:
     journal = tmp_path / "run.jsonl"
+    users = fhub.seed_pending(REPO, 3)
+    done = f"model:{REPO}|{users[0]}|accept"
     journal.write_text(
-        '{"journal":"hf-access","version":1}\nnot json\n{"key":"x","outcome":"done"}\n'
+        '{"journal":"hf-access","version":1}\nnot json\n'
+        + json.dumps({"key": done, "outcome": "done"})
+        + '\n{"key": 5}\n'
     )
-    with pytest.raises(ValueError, match=r"run\.jsonl:2: not a journal line"):
-        await session.accept_many(REPO, ["alice"], journal=journal)
+    with pytest.warns(HfAccessWarning, match=r"2 corrupt line\(s\) \(2, 4\) moved to"):
+        report = await session.accept_many(REPO, users, journal=journal)
+    assert [i.from_journal for i in report.items] == [True, False, False]
+    assert report.ok
+    assert (tmp_path / "run.jsonl.corrupt").read_text() == "not json\n".join(["2: ", ""]) + (
+        '4: {"key": 5}\n'
+    )
+    # Regression: every later resume failed with "not a journal line".
+    fhub.reset_counters()
+    again = await session.accept_many(REPO, users, journal=journal)
+    assert all(i.from_journal for i in again.items)
     assert calls(fhub) == {}
 
 

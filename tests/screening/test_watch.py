@@ -148,7 +148,8 @@ async def test_state_file_survives_restarts_without_repeats(
     saved = json.loads(state.read_text())
     assert saved["version"] == 1
     assert set(saved["streams"]) == {f"model:{REPO}:pending"}
-    assert [p.name for p in tmp_path.iterdir()] == ["watch.json"]  # no temp file left
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["watch.json", "watch.json.lock"]  # no temp file left (the lock stays)
 
 
 async def test_position_is_saved_event_by_event(
