@@ -18,13 +18,39 @@ Time is injected (``clock`` and ``sleep``), so tests drive it without really wai
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
 import attrs
 
-__all__ = ["Limiter", "LimiterStats", "Quota", "RateLimitInfo", "RateLimiter"]
+from .errors import RateLimitError
+
+__all__ = [
+    "DEFAULT_MAX_WAIT",
+    "Limiter",
+    "LimiterStats",
+    "Quota",
+    "RateLimitInfo",
+    "RateLimiter",
+    "sane_info",
+]
+
+log = logging.getLogger("hf_access")
+
+DEFAULT_MAX_WAIT = 330.0
+"""The longest wait (seconds) taken for a rate limit unless told otherwise: one Hub window and a half-minute."""
+
+# What a server may sensibly say of its quota. Anything outside these bounds is a broken or
+# hostile header (a window of 1e-300 s, a quota of 1e15, a reset in milliseconds or read as a
+# Unix time) and is ignored, so it can neither freeze the window roll nor make a call wait
+# for days.
+MIN_WINDOW = 0.5
+MAX_WINDOW = 86_400.0
+MAX_QUOTA = 10_000_000
+MAX_RESET = MAX_WINDOW
 
 
 @attrs.frozen
@@ -35,6 +61,54 @@ class RateLimitInfo:
     reset_after: float | None = None
     quota: int | None = None
     window: float | None = None
+
+
+def _finite(value: object, low: float, high: float) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and low <= value <= high
+    )
+
+
+def sane_info(info: RateLimitInfo) -> RateLimitInfo:
+    """``info`` with every field outside sane bounds dropped (unknown), each logged at DEBUG.
+
+    A window must be 0.5 s to one day long, a quota 1 to 10 million calls, a reset at most one
+    day away (and no later than one window from now when the window is known).
+
+    >>> sane_info(RateLimitInfo(remaining=5, reset_after=1e12, quota=10**15, window=1e-300))
+    RateLimitInfo(remaining=5, reset_after=None, quota=None, window=None)
+    >>> sane_info(RateLimitInfo(remaining=0, reset_after=300_000.0, window=300.0))
+    RateLimitInfo(remaining=0, reset_after=None, quota=None, window=300.0)
+    """
+    remaining, reset_after, quota, window = (
+        info.remaining,
+        info.reset_after,
+        info.quota,
+        info.window,
+    )
+    dropped: list[str] = []
+    if remaining is not None and not _finite(remaining, 0, MAX_QUOTA):
+        dropped.append(f"remaining={remaining!r}")
+        remaining = None
+    if quota is not None and not _finite(quota, 1, MAX_QUOTA):
+        dropped.append(f"quota={quota!r}")
+        quota = None
+    if window is not None and not _finite(window, MIN_WINDOW, MAX_WINDOW):
+        dropped.append(f"window={window!r}")
+        window = None
+    if reset_after is not None:
+        # A window cannot end later than one window from now (plus rounding).
+        bound = MAX_RESET if window is None else window + 1.0
+        if not _finite(reset_after, 0.0, bound):
+            dropped.append(f"reset_after={reset_after!r}")
+            reset_after = None
+    if not dropped:
+        return info
+    log.debug("ignoring rate-limit values outside sane bounds: %s", ", ".join(dropped))
+    return RateLimitInfo(remaining=remaining, reset_after=reset_after, quota=quota, window=window)
 
 
 Clock = Callable[[], float]
@@ -100,6 +174,13 @@ class RateLimiter:
             server rounds ``t`` to whole seconds.
         probe_first: while nothing is known of the quota, let one call go first and hold the
             others until its answer arrives (costs one round trip, saves a burst of 429s).
+        max_wait: the longest the limiter waits for a window to reset or a pause to end; a
+            longer wait raises :class:`~hf_access.RateLimitError` at once, with the wait in
+            ``retry_after`` (None: no cap). A session's own limiter takes the retry policy's
+            ``max_rate_limit_wait``.
+
+    Values from headers outside sane bounds are ignored (see :func:`sane_info`), and rolling
+    to the current window takes constant time however long the limiter sat idle.
     """
 
     def __init__(
@@ -110,7 +191,11 @@ class RateLimiter:
         sleep: Sleep = asyncio.sleep,
         reset_margin: float = 0.5,
         probe_first: bool = True,
+        max_wait: float | None = DEFAULT_MAX_WAIT,
     ) -> None:
+        if max_wait is not None and not (max_wait >= 0):
+            raise ValueError("max_wait must be a number of seconds >= 0, or None")
+        self._max_wait = max_wait
         self._clock = clock
         self._sleep = sleep
         self._margin = reset_margin
@@ -170,7 +255,7 @@ class RateLimiter:
             while True:
                 now = self._clock()
                 if self._paused_until > now:
-                    await self._wait(self._paused_until - now)
+                    await self._wait(self._paused_until - now, "a pause after a 429")
                     continue
                 if not self._learned:
                     if self._probing and not is_probe:
@@ -183,7 +268,9 @@ class RateLimiter:
                         # A quota is known but not when its window ends: start one now.
                         self._reset_at = now + (self._window or 1.0)
                         self._confirmed = False
-                    await self._wait(self._reset_at + self._margin - now)
+                    await self._wait(
+                        self._reset_at + self._margin - now, "the rate-limit window to reset"
+                    )
                     continue
                 if self._remaining is not None:
                     self._remaining -= 1
@@ -204,13 +291,15 @@ class RateLimiter:
         """
         self._in_flight = max(0, self._in_flight - 1)
         if info is not None:
-            self._learn(info)
+            self._learn(sane_info(info))
         if not self._learned or self._probing:
             self._learned = True
             self._end_probe()
 
     def pause(self, seconds: float) -> None:
         """Hold every task for ``seconds`` (after a 429), and treat the window as spent."""
+        if math.isnan(seconds):
+            seconds = 0.0
         until = self._clock() + max(0.0, seconds)
         if until > self._paused_until:
             self._paused_until = until
@@ -261,15 +350,25 @@ class RateLimiter:
         if self._reset_at is None or now < self._reset_at + self._margin:
             return
         if self._window is not None and self._quota is not None:
-            while self._reset_at + self._margin <= now:
+            # Skip every window that ended while idle in one step (never a loop over them).
+            behind = now - (self._reset_at + self._margin)
+            self._reset_at += (math.floor(behind / self._window) + 1) * self._window
+            if self._reset_at + self._margin <= now:  # float rounding: at most one more
                 self._reset_at += self._window
             self._remaining = self._quota
         else:
             self._reset_at = None
             self._remaining = None
 
-    async def _wait(self, seconds: float) -> None:
+    async def _wait(self, seconds: float, what: str) -> None:
         seconds = max(seconds, 0.0)
+        if self._max_wait is not None and seconds > self._max_wait:
+            raise RateLimitError(
+                f"rate limited: waiting for {what} would take {seconds:.0f}s, longer than the "
+                f"longest wait allowed ({self._max_wait:g}s)",
+                status=429,
+                retry_after=seconds,
+            )
         self.stats.waits += 1
         self.stats.waited_seconds += seconds
         await self._sleep(seconds)

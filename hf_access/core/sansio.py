@@ -10,6 +10,8 @@ import email.utils
 import functools
 import ipaddress
 import json
+import logging
+import math
 import re
 import time
 from collections.abc import Mapping
@@ -23,7 +25,10 @@ from .ratelimit import RateLimitInfo
 __all__ = [
     "RETRY_STATUSES",
     "Call",
+    "check_url",
+    "clip",
     "error_body",
+    "excerpt",
     "is_insecure",
     "is_loopback",
     "is_retryable_status",
@@ -33,6 +38,8 @@ __all__ = [
     "parse_ratelimit",
     "parse_retry_after",
 ]
+
+log = logging.getLogger("hf_access")
 
 
 @attrs.frozen
@@ -76,9 +83,32 @@ def normalize_endpoint(endpoint: str) -> str:
 
 
 def origin_of(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of ``url``; ValueError for a URL that does not parse (a port of
+    99999 or ``:1:2``, a broken IPv6 address): see :func:`check_url`."""
     parts = urlsplit(url)
     default = 443 if parts.scheme == "https" else 80
     return (parts.scheme, (parts.hostname or "").lower(), parts.port or default)
+
+
+def check_url(url: str) -> str | None:
+    """Why ``url`` (from a server: a redirect, a next link) cannot be followed, or None.
+
+    >>> check_url("https://h:99999/x"), check_url("https://h:1:2/x"), check_url("http://[::1/x")
+    ('bad port', 'bad port', 'Invalid IPv6 URL')
+    >>> check_url("https://h:8443/x?page=2") is None
+    True
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (parsing the port is the check)
+    except ValueError as exc:
+        text = str(exc)
+        return "bad port" if "port" in text.lower() else text
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "not an http(s) URL with a host"
+    if any(ord(c) < 33 or ord(c) == 127 for c in url):
+        return "control characters or spaces in the URL"
+    return None
 
 
 def is_loopback(url: str) -> bool:
@@ -161,12 +191,23 @@ def _bucket_numbers(value: str, bucket: str, first: str, second: str) -> tuple[f
 
 
 def _num(value: str | None) -> float | None:
+    """A finite number, or None: a header value that is not one (``nan``, ``inf``, ``1e400``,
+    garbage) is ignored, never raised (logged at DEBUG)."""
     if value is None:
         return None
     try:
-        return float(value)
-    except ValueError:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        number = math.nan
+    if not math.isfinite(number):
+        log.debug("ignoring a header value that is not a finite number: %.40r", value)
         return None
+    return number
+
+
+def _count(value: float | None) -> int | None:
+    """A count (>= 0) from a finite number."""
+    return None if value is None else max(0, int(value))
 
 
 def parse_ratelimit(
@@ -176,6 +217,11 @@ def parse_ratelimit(
 
     Older drafts' ``RateLimit-Remaining`` / ``RateLimit-Reset`` / ``RateLimit-Limit`` are
     understood too (with a small reset value read as seconds, a large one as Unix time).
+    It never raises: a value that is not a finite number is left unknown (and the limiter
+    ignores values outside sane bounds, see :func:`~hf_access.core.ratelimit.sane_info`).
+
+    >>> parse_ratelimit({"RateLimit": '"api";r=nan;t=1e400', "RateLimit-Policy": '"api";q=inf;w=x'})
+    RateLimitInfo(remaining=None, reset_after=None, quota=None, window=None)
     """
     remaining: float | None = None
     reset_after: float | None = None
@@ -198,44 +244,101 @@ def parse_ratelimit(
     if quota is None:
         quota = _num(headers.get("RateLimit-Limit"))
     return RateLimitInfo(
-        remaining=None if remaining is None else max(0, int(remaining)),
+        remaining=_count(remaining),
         reset_after=reset_after,
-        quota=None if quota is None else int(quota),
+        quota=_count(quota),
         window=window,
     )
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value (delta seconds or an HTTP date)."""
+    """Seconds to wait from a ``Retry-After`` value (delta seconds or an HTTP date).
+
+    None for anything else (``nan``, ``inf``, garbage, an impossible date): never raises.
+
+    >>> parse_retry_after("7"), parse_retry_after("1e400"), parse_retry_after("soon")
+    (7.0, None, None)
+    """
     if not value:
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
-    except ValueError:
+        number = float(value)
+    except (ValueError, OverflowError):
         pass
+    else:
+        if not math.isfinite(number):
+            log.debug("ignoring a Retry-After that is not a finite number: %.40r", value)
+            return None
+        return max(0.0, number)
     try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        when = email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, OverflowError, OSError, IndexError):
+        log.debug("ignoring a Retry-After that is neither seconds nor a date: %.40r", value)
         return None
     current = time.time() if now is None else now
-    return max(0.0, when.timestamp() - current)
+    return max(0.0, when - current)
 
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
 def is_retryable_status(status: int) -> bool:
-    return status in RETRY_STATUSES or status >= 500
+    """Only 408, 429, 500, 502, 503 and 504 are worth retrying (a 501 or 505 never heals).
+
+    >>> [s for s in (408, 429, 500, 501, 502, 503, 504, 505, 520) if is_retryable_status(s)]
+    [408, 429, 500, 502, 503, 504]
+    """
+    return status in RETRY_STATUSES
 
 
 _NOT_JSON = object()
 
 
 def error_body(body: bytes) -> tuple[str, Any]:
-    """An error body as (its text, stripped; its JSON, or a marker when it is not JSON)."""
+    """An error body as (its text, stripped; its JSON, or a marker when it is not JSON).
+
+    JSON nested too deep to parse counts as not JSON (never a ``RecursionError``).
+    """
     text = body.decode("utf-8", errors="replace").strip()
     try:
         return text, json.loads(text) if text else _NOT_JSON
-    except ValueError:
+    except (ValueError, RecursionError):
         return text, _NOT_JSON
+
+
+EXCERPT_LENGTH = 200
+_TITLE_RE = re.compile(r"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
+_TAG_RE = re.compile(r"<[^>]*>")
+_SCRIPT_RE = re.compile(r"<(script|style)[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def clip(text: str, limit: int = 500) -> str:
+    """``text`` cut to ``limit`` characters (a server's message can be of any length).
+
+    >>> clip("abcdef", 4)
+    'abc…'
+    """
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def excerpt(text: str, limit: int = EXCERPT_LENGTH) -> str:
+    """A short one-line excerpt of a body that is not JSON (an HTML page: its title, else its
+    text without tags), at most ``limit`` characters.
+
+    >>> excerpt("<html><head><title>502 Bad Gateway</title></head>\\n<body>...</body></html>")
+    '502 Bad Gateway'
+    >>> excerpt("x" * 300, 20)
+    'xxxxxxxxxxxxxxxxxxx…'
+    """
+    head = text[: 64 * 1024]
+    if head.lstrip().startswith("<"):
+        title = _TITLE_RE.search(head)
+        if title and title.group(1).strip():
+            head = title.group(1)
+        else:
+            head = _TAG_RE.sub(" ", _SCRIPT_RE.sub(" ", head))
+    line = " ".join(head.split())
+    if len(line) > limit:
+        line = line[: limit - 1] + "…"
+    return line or "(no message)"

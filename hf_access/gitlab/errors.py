@@ -41,7 +41,7 @@ from ..core.errors import (
     class_for_status,
     make_error,
 )
-from ..core.sansio import error_body
+from ..core.sansio import clip, error_body, excerpt
 
 __all__ = ["AlreadyMemberError", "error_message", "gitlab_error"]
 
@@ -87,9 +87,10 @@ def error_message(body: bytes) -> str:
             if message:
                 description = data.get("error_description")
                 if key == "error" and isinstance(description, str):
-                    return f"{message}: {description}"
-                return message
-    return text[:500]
+                    return clip(f"{message}: {description}")
+                return clip(message)
+    # Not GitLab's JSON (an HTML page from a proxy, another server): a short excerpt only.
+    return excerpt(text)
 
 
 def _class_for(status: int, message: str, method: str, url: str) -> type[APIStatusError]:

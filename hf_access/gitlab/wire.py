@@ -13,6 +13,8 @@ shows the very same values. Nothing here does I/O or needs an event loop.
 from __future__ import annotations
 
 import email.utils
+import logging
+import math
 import re
 import time
 from collections.abc import Mapping
@@ -22,6 +24,8 @@ from ..core.ratelimit import RateLimitInfo
 from ..core.sansio import Call, normalize_endpoint, parse_link_next
 from ..core.transport import Response
 from .models import AccessLevel, GitLabAccessRequest, GitLabMember, GitLabUser, TargetKind
+
+log = logging.getLogger("hf_access")
 
 __all__ = [
     "DEFAULT_PER_PAGE",
@@ -241,12 +245,21 @@ def has_pagination(headers: Mapping[str, str]) -> bool:
 
 
 def _int(value: str | None) -> int | None:
+    """A whole number from a header, or None for anything else (never raises).
+
+    >>> [_int(v) for v in ("12", "1e400", "nan", "-inf", "x", None)]
+    [12, None, None, None, None, None]
+    """
     if value is None:
         return None
     try:
-        return int(float(value.strip()))
-    except ValueError:
+        number = float(value.strip())
+    except (ValueError, OverflowError):
+        number = math.nan
+    if not math.isfinite(number):
+        log.debug("ignoring a rate-limit header that is not a finite number: %.40r", value)
         return None
+    return int(number)
 
 
 def parse_gitlab_ratelimit(
@@ -278,7 +291,7 @@ def parse_gitlab_ratelimit(
         if stamp:
             try:
                 reset_after = email.utils.parsedate_to_datetime(stamp).timestamp() - current
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError, OSError, IndexError):
                 reset_after = None
     if reset_after is None and remaining == 0:
         retry = _int(headers.get("Retry-After"))

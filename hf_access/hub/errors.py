@@ -23,7 +23,7 @@ from ..core.errors import (
     class_for_status,
     make_error,
 )
-from ..core.sansio import error_body
+from ..core.sansio import clip, error_body, excerpt
 
 __all__ = ["error_for_status", "error_from_response", "error_message"]
 
@@ -67,10 +67,15 @@ def error_for_status(
 
 
 def error_message(headers: Mapping[str, str], body: bytes) -> str:
-    """The Hub's message: the ``X-Error-Message`` header, else the body's ``error``/``message``."""
+    """The Hub's message: the ``X-Error-Message`` header, else the body's ``error``/``message``,
+    else a short one-line excerpt of the body.
+
+    >>> error_message({}, b"<html><title>502 Bad Gateway</title><body>nginx</body></html>")
+    '502 Bad Gateway'
+    """
     header = headers.get("X-Error-Message")
     if header:
-        return header
+        return clip(header)
     text, data = error_body(body)
     if not text:
         return "(no message)"
@@ -78,10 +83,11 @@ def error_message(headers: Mapping[str, str], body: bytes) -> str:
         for key in ("error", "message"):
             value = data.get(key)
             if isinstance(value, str):
-                return value
+                return clip(value)
             if isinstance(value, list):
-                return "; ".join(str(v) for v in value)
-    return text[:500]
+                return clip("; ".join(str(v) for v in value))
+    # Not the Hub's JSON (an HTML page from a proxy, another server): a short excerpt only.
+    return excerpt(text)
 
 
 def error_from_response(

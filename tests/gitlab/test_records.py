@@ -150,7 +150,7 @@ API = "https://h/api/v4"
             RateLimitError,
             "Retry later",
         ),
-        (502, b"<html>Bad Gateway</html>", "GET", "/user", ServerError, "<html>Bad Gateway</html>"),
+        (502, b"<html>Bad Gateway</html>", "GET", "/user", ServerError, "Bad Gateway"),
         (418, b"", "GET", "/user", APIStatusError, "(no message)"),
     ],
 )

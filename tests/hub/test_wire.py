@@ -604,7 +604,9 @@ def test_error_message_sources() -> None:
     assert hub_errors.error_message({}, b'{"error": ["a", "b"]}') == "a; b"
     assert hub_errors.error_message({}, b"plain text") == "plain text"
     assert hub_errors.error_message({}, b"") == "(no message)"
-    assert hub_errors.error_message({}, b"x" * 900) == "x" * 500
+    assert (
+        hub_errors.error_message({}, b"x" * 900) == "x" * 199 + "…"
+    )  # a short excerpt of a body that is not JSON
 
 
 def test_error_from_response_reads_the_headers() -> None:
