@@ -22,9 +22,12 @@ from typing import Any, TypedDict
 import aiohttp
 import attrs
 
-from .ratelimit import Limiter, Quota
+from .ratelimit import DEFAULT_MAX_WAIT, Limiter, Quota
 
-__all__ = ["ClientArgs", "ClientOptions", "RetryPolicy", "Timeout"]
+__all__ = ["DEFAULT_MAX_BODY_SIZE", "ClientArgs", "ClientOptions", "RetryPolicy", "Timeout"]
+
+DEFAULT_MAX_BODY_SIZE = 8 * 1024 * 1024
+"""8 MiB: a page of 1,000 access requests from the Hub is well under 2 MiB."""
 
 
 @attrs.frozen
@@ -42,12 +45,15 @@ class Timeout:
 class RetryPolicy:
     """When and how long to retry.
 
-    Connection errors, timeouts, 408 and 5xx are retried up to ``max_attempts`` attempts in all,
-    waiting ``initial_backoff * 2**n`` (capped at ``max_backoff``, with ``jitter`` as a random
-    fraction taken off) or what ``Retry-After`` asks. 429s pause the whole session until the
-    window resets and are retried up to ``max_rate_limited`` times, unless the advised wait is
-    over ``max_rate_limit_wait`` seconds: then :class:`~hf_access.RateLimitError` is raised
-    with that wait in ``retry_after``.
+    Connection errors, timeouts, 408, 500, 502, 503 and 504 are retried up to ``max_attempts``
+    attempts in all, waiting ``initial_backoff * 2**n`` (capped at ``max_backoff``, with
+    ``jitter`` as a random fraction taken off) or what ``Retry-After`` asks. 429s pause the
+    whole session until the window resets and are retried up to ``max_rate_limited`` times.
+
+    ``max_rate_limit_wait`` caps every wait the server can ask for: a window reset, a pause
+    after a 429, a ``Retry-After`` on a 5xx. An advised wait over it is not taken: the error
+    (:class:`~hf_access.RateLimitError`, or the server error) is raised at once with that wait
+    in ``retry_after``.
 
     ``RetryPolicy(max_attempts=1)`` turns retries off.
     """
@@ -59,7 +65,9 @@ class RetryPolicy:
         default=0.5, validator=[attrs.validators.ge(0), attrs.validators.le(1)]
     )
     max_rate_limited: int = 10
-    max_rate_limit_wait: float = 330.0
+    max_rate_limit_wait: float = attrs.field(
+        default=DEFAULT_MAX_WAIT, validator=attrs.validators.ge(0)
+    )
 
     def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
         """Delay before attempt ``attempt + 1`` (``attempt`` counts from 1)."""
@@ -88,6 +96,9 @@ class ClientOptions:
         clock: monotonic seconds, for the limiter the session creates.
         wall_clock: epoch seconds, to read reset times sent as Unix times.
         rng: the random source of the retry jitter.
+        max_body_size: the most bytes read of one answer (8 MiB); a longer successful answer
+            raises :class:`~hf_access.ResponseTooLargeError` (it is read as a stream, so an
+            endless one is never held whole); an error answer is cut at 64 KiB.
     """
 
     session: aiohttp.ClientSession | None = None
@@ -102,6 +113,9 @@ class ClientOptions:
     clock: Callable[[], float] = time.monotonic
     wall_clock: Callable[[], float] = time.time
     rng: random.Random | None = None
+    max_body_size: int = attrs.field(
+        default=DEFAULT_MAX_BODY_SIZE, validator=attrs.validators.ge(1)
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.quota is not None and self.limiter is not None:
@@ -132,3 +146,4 @@ class ClientArgs(TypedDict, total=False):
     clock: Callable[[], float]
     wall_clock: Callable[[], float]
     rng: random.Random | None
+    max_body_size: int

@@ -3,8 +3,10 @@
 A provider plugs in through an :class:`Executor`, which knows how to group decisions into
 calls (``jobs``), what a dry run would send (``plan``), and how to run one job (``execute``).
 Everything else lives here once: de-duplication, the journal, the dry run, ``concurrency``
-workers, cancellation, the early stop on 401/403/config/rate-limit errors, a missing target
-failing only its own items, progress callbacks and the report in input order.
+workers, cancellation, the early stop on 401/403/config/rate-limit errors and on a server that
+cannot be reached (:data:`UNREACHABLE_AFTER` calls in a row that could not connect, after
+their retries), a missing target failing only its own items, progress callbacks and the report in
+input order.
 """
 
 from __future__ import annotations
@@ -25,13 +27,19 @@ from .errors import (
     PermissionDeniedError,
     RateLimitError,
     RepoNotFoundError,
+    TransportError,
 )
 from .journal import Journal, JournalEntry
 from .outcomes import BulkProgress, BulkReport, D, ItemOutcome, Keyed, Outcome, PlannedCall
 from .sansio import Call
 from .transport import CallCounter, counting
 
-__all__ = ["Engine", "Executor", "Job", "Settled"]
+__all__ = ["UNREACHABLE_AFTER", "Engine", "Executor", "Job", "Settled"]
+
+UNREACHABLE_AFTER = 3
+"""Jobs in a row whose call could not connect (refused, no such host, connect timeout), each
+after its retries, before a run stops: the server is unreachable and every other call would
+fail too. A connection that breaks after it was made does not count (the server is there)."""
 
 _FINAL = (Outcome.DONE, Outcome.UNCHANGED)
 _STOPPING = (AuthenticationError, PermissionDeniedError, ConfigurationError)
@@ -124,6 +132,7 @@ class Engine(Generic[D]):
         self._plan: tuple[PlannedCall, ...] = ()
         self._state = "new"
         self._busy = 0  # workers running a job
+        self._unanswered = 0  # jobs in a row that could not connect to the server
         self._wake = asyncio.Event()  # set when jobs are requeued, all work ends, or a stop
 
     @property
@@ -259,6 +268,8 @@ class Engine(Generic[D]):
             except HfAccessError as exc:
                 self._on_error(job, exc)
                 result = [Settled(Outcome.FAILED, exc)] * len(job.indices)
+            else:
+                self._unanswered = 0
         # Only now, not in a finally: an item cancelled mid-call stays "in flight".
         self._in_flight.difference_update(job.indices)
         if result and isinstance(result[0], Job):
@@ -272,6 +283,16 @@ class Engine(Generic[D]):
         self._settle_all(pairs, attempts=counter.calls)
 
     def _on_error(self, job: Job, exc: HfAccessError) -> None:
+        if isinstance(exc, TransportError) and exc.unreachable:
+            self._unanswered += 1
+            if self._unanswered >= UNREACHABLE_AFTER:
+                server = self._executor.server
+                self._stop(
+                    f"{server} is unreachable: {self._unanswered} calls in a row could not "
+                    f"connect (last: {exc})"
+                )
+            return
+        self._unanswered = 0
         if isinstance(exc, _STOPPING):
             self._stop(f"{type(exc).__name__}: {exc}")
         elif isinstance(exc, RateLimitError):

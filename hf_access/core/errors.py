@@ -17,6 +17,7 @@ Each provider has one classifier that turns a failed answer into the most precis
     │   ├── APIConnectionError        connection refused, reset or dropped (alias HubConnectionError)
     │   └── APITimeoutError           connect or total timeout (alias HubTimeoutError)
     ├── DecodeError                   a body that does not have the documented shape
+    │   └── ResponseTooLargeError     a body longer than ``max_body_size``
     ├── UnsafeLinkError               a next-page link or redirect to another origin
     └── APIStatusError                any non-2xx answer
         ├── BadRequestError           400
@@ -56,6 +57,7 @@ __all__ = [
     "RateLimitError",
     "RepoNotFoundError",
     "RequestNotFoundError",
+    "ResponseTooLargeError",
     "ServerError",
     "SessionClosedError",
     "TransportError",
@@ -96,7 +98,13 @@ class FileInUseError(ConfigurationError):
 
 
 class TransportError(HfAccessError):
-    """The request did not get an HTTP answer."""
+    """The request did not get an HTTP answer.
+
+    ``unreachable`` is True when no connection could be opened at all (refused, no such host,
+    connect timeout), as opposed to one that broke after it was made.
+    """
+
+    unreachable: bool = False
 
 
 class APIConnectionError(TransportError):
@@ -117,6 +125,10 @@ class DecodeError(HfAccessError):
     """A response body did not have the documented shape; the message names the field."""
 
 
+class ResponseTooLargeError(DecodeError):
+    """An answer longer than the session's ``max_body_size``; reading stopped at the limit."""
+
+
 class UnsafeLinkError(HfAccessError):
     """A pagination link or redirect pointed at another origin; it was not followed."""
 
@@ -130,7 +142,11 @@ class APIStatusError(HfAccessError):
         error_code: the ``X-Error-Code`` header, when set (``RepoNotFound``...).
         request_id: the ``X-Request-Id`` header, to quote to support.
         method, url: what was asked (the URL never carries a token).
+        retry_after: the wait in seconds the server advised (``Retry-After``, or when the
+            rate-limit window resets), when it said one; else None.
     """
+
+    retry_after: float | None = None
 
     def __init__(
         self,
@@ -141,7 +157,9 @@ class APIStatusError(HfAccessError):
         request_id: str | None = None,
         method: str | None = None,
         url: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
+        self.retry_after = retry_after
         self.status = status
         self.message = message
         self.error_code = error_code
@@ -154,7 +172,12 @@ class APIStatusError(HfAccessError):
         where = f" ({self.method} {self.url})" if self.method and self.url else ""
         code = f" [{self.error_code}]" if self.error_code else ""
         rid = f" request id {self.request_id}" if self.request_id else ""
-        return f"{self.status}{code}: {self.message}{where}{rid}".rstrip()
+        wait = f" (retry after {self.retry_after:g}s)" if self.retry_after is not None else ""
+        return f"{self.status}{code}: {self.message}{where}{rid}{wait}".rstrip()
+
+    def _refresh(self) -> None:
+        """Rebuild the text after a field changed."""
+        self.args = (self._describe(),)
 
 
 class BadRequestError(APIStatusError):
@@ -198,17 +221,8 @@ class ConflictError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
-    """429 that outlasted the retry policy. ``retry_after`` is the wait the Hub advised."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
-        self.retry_after = retry_after
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
-
-    def _describe(self) -> str:
-        base = super()._describe()
-        if self.retry_after is not None:
-            return f"{base} (retry after {self.retry_after:g}s)"
-        return base
+    """429 that outlasted the retry policy, or a rate-limit wait longer than it allows.
+    ``retry_after`` is the wait the server advised."""
 
 
 class ServerError(APIStatusError):
@@ -243,7 +257,7 @@ def make_error(
     url: str | None = None,
     retry_after: float | None = None,
 ) -> APIStatusError:
-    """Build an error of ``cls`` (a :class:`RateLimitError` keeps ``retry_after``)."""
+    """Build an error of ``cls``."""
     kwargs = {
         "status": status,
         "error_code": error_code,
@@ -251,6 +265,4 @@ def make_error(
         "method": method,
         "url": url,
     }
-    if issubclass(cls, RateLimitError):
-        return cls(message, retry_after=retry_after, **kwargs)
-    return cls(message, **kwargs)  # type: ignore[arg-type]
+    return cls(message, retry_after=retry_after, **kwargs)  # type: ignore[arg-type]

@@ -2,19 +2,21 @@
 
 A provider says how a page's body decodes and where its next link is; this loop sends each
 page through the transport, resolves relative links against the page they came from, and
-refuses to follow a link it has already followed in this listing (a server that links a page
-to itself, or two pages to each other, would otherwise be read forever).
+refuses to follow a link to a page it has already read in this listing (a server that links
+a page to itself, or two pages to each other, would otherwise be read forever): the first page
+counts as read with the query it was sent with, and two URLs name the same page when they differ
+only in the order or the encoding of their query parameters.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Generic, TypeVar
-from urllib.parse import urljoin
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 import attrs
 
-from .errors import DecodeError
+from .errors import DecodeError, UnsafeLinkError
 from .sansio import Call
 from .transport import Response
 
@@ -25,6 +27,13 @@ T = TypeVar("T")
 
 class PaginationLoopError(DecodeError):
     """A next-page link pointed at a page already read in this listing."""
+
+
+def _page_key(url: str) -> tuple[str, str, str, tuple[tuple[str, str], ...]]:
+    """What names a page: origin, path and the sorted query parameters."""
+    parts = urlsplit(url)
+    query = tuple(sorted(parse_qsl(parts.query, keep_blank_values=True)))
+    return (parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", query)
 
 
 @attrs.frozen
@@ -44,20 +53,30 @@ async def iter_pages(
 ) -> AsyncIterator[Page[T]]:
     """Yield every page from ``first`` on; ``next_link(response, call)`` finds the next one."""
     call: Call | None = first
-    followed: set[str] = set()
+    read: set[tuple[str, str, str, tuple[tuple[str, str], ...]]] = set()
     while call is not None:
         response = await send(call)
+        sent = response.url
+        if call.params:
+            sent += ("&" if urlsplit(sent).query else "?") + urlencode(call.params)
+        read.add(_page_key(sent))
         items = decode(response.json())
         link = next_link(response, call)
         # Relative links resolve against the page they came from; the next link holds its
         # own query, so no params are sent again.
-        next_url = urljoin(response.url, link) if link is not None else None
-        if next_url is not None:
-            if next_url in followed or next_url == response.url:
+        next_url: str | None = None
+        if link is not None:
+            try:
+                next_url = urljoin(response.url, link)
+                key = _page_key(next_url)
+            except ValueError as exc:  # a broken IPv6 host, a bad port
+                raise UnsafeLinkError(
+                    f"refusing to follow a malformed next-page link ({exc})"
+                ) from None
+            if key in read:
                 raise PaginationLoopError(
                     f"the server's next-page link points back to a page already read ({next_url})"
                 )
-            followed.add(next_url)
         yield Page(items, response, next_url)
         call = Call("GET", next_url, auth=first.auth) if next_url is not None else None
         del items, response  # one page held at a time: this one goes before the next comes

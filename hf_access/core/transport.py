@@ -22,6 +22,7 @@ from urllib.parse import urljoin
 
 import aiohttp
 import attrs
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from .._version import __version__
 from . import sansio
@@ -32,12 +33,14 @@ from .errors import (
     APITimeoutError,
     ConfigurationError,
     DecodeError,
-    RateLimitError,
+    ResponseTooLargeError,
     SessionClosedError,
     TransportError,
     UnsafeLinkError,
+    class_for_status,
+    make_error,
 )
-from .ratelimit import Limiter, RateLimiter, RateLimitInfo
+from .ratelimit import Limiter, RateLimiter, RateLimitInfo, sane_info
 
 __all__ = [
     "USER_AGENT",
@@ -52,6 +55,14 @@ __all__ = [
 log = logging.getLogger("hf_access")
 
 USER_AGENT = f"hf-access/{__version__} aiohttp/{aiohttp.__version__}"
+
+_CONNECT_TIMEOUT: tuple[type[BaseException], ...] = tuple(
+    getattr(aiohttp, name) for name in ("ConnectionTimeoutError",) if hasattr(aiohttp, name)
+)  # aiohttp >= 3.10 tells a connect timeout apart
+
+_HIDDEN = "[token hidden]"
+_ERROR_BODY_LIMIT = 64 * 1024
+_CHUNK = 64 * 1024
 
 
 class CallCounter:
@@ -98,6 +109,8 @@ class Response:
             return json.loads(self.body)
         except ValueError as exc:
             raise DecodeError(f"the answer to {self.url} is not JSON: {exc}") from None
+        except RecursionError:
+            raise DecodeError(f"the answer to {self.url} is JSON nested too deep to read") from None
 
 
 class _Secret:
@@ -113,6 +126,17 @@ class _Secret:
 
     def __repr__(self) -> str:
         return "<token hidden>"
+
+    __str__ = __repr__
+
+
+class _Headers(dict[str, str]):
+    """Request headers whose repr hides the one that carries the token."""
+
+    secret: str | None = None
+
+    def __repr__(self) -> str:
+        return repr({k: ("<hidden>" if k == self.secret else v) for k, v in self.items()})
 
     __str__ = __repr__
 
@@ -152,8 +176,14 @@ class Transport:
         self.limiter: Limiter = (
             options.limiter
             if options.limiter is not None
-            else RateLimiter(options.quota, clock=options.clock, sleep=options.sleep)
+            else RateLimiter(
+                options.quota,
+                clock=options.clock,
+                sleep=options.sleep,
+                max_wait=options.retry.max_rate_limit_wait,
+            )
         )
+        self.max_body_size = options.max_body_size
         self.allow_insecure_http = options.allow_insecure_http
         self.user_agent = options.user_agent or USER_AGENT
         self._sleep = options.sleep
@@ -163,7 +193,7 @@ class Transport:
         self.calls = 0
         self._origin = sansio.origin_of(self.base_url)
         self._plain_headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
-        self._auth_headers: dict[str, str] | None = None
+        self._auth_headers: _Headers | None = None
         self._client_timeout = options.timeout.to_aiohttp()
 
     @property
@@ -209,10 +239,17 @@ class Transport:
     # -- requests -----------------------------------------------------------------------------
 
     def resolve(self, path_or_url: str) -> str:
-        """An absolute URL on this origin; links to another origin raise UnsafeLinkError."""
+        """An absolute URL on this origin; a link to another origin, or one that does not parse
+        (a port of 99999, ``:1:2``, a broken IPv6 address), raises UnsafeLinkError."""
         if "://" not in path_or_url:  # a path on the endpoint: nothing to check
             return f"{self.base_url}/{path_or_url.lstrip('/')}"
         url = path_or_url
+        problem = sansio.check_url(url)
+        if problem is not None:
+            raise UnsafeLinkError(
+                f"refusing to follow a malformed link ({problem}): "
+                f"{sansio.excerpt(self.redact(url), 120)}"
+            )
         if sansio.origin_of(url) != self._origin:
             raise UnsafeLinkError(
                 f"refusing to follow a link to another origin ({sansio.origin_of(url)[1]}): "
@@ -220,12 +257,18 @@ class Transport:
             )
         return url
 
-    def _headers(self, auth: bool) -> dict[str, str]:
+    def redact(self, text: str) -> str:
+        """``text`` with this session's token replaced by ``[token hidden]``."""
+        if self._token is None:
+            return text
+        return text.replace(self._token.get(), _HIDDEN)
+
+    def _headers(self, auth: bool) -> Mapping[str, str]:
         if not auth:
             return self._plain_headers
         if self._auth_headers is not None:
             return self._auth_headers
-        headers = dict(self._plain_headers)
+        headers = _Headers(self._plain_headers)
         if self._token is None:
             raise ConfigurationError(f"this call needs a token: {self._token_hint}")
         if sansio.is_insecure(self.base_url) and not self.allow_insecure_http:
@@ -235,44 +278,39 @@ class Transport:
             )
         name, value = self._auth_header(self._token.get())
         headers[name] = value
+        headers.secret = name
         self._auth_headers = headers  # checked once: endpoint and token do not change
         return headers
 
     async def send(self, call: sansio.Call) -> Response:
-        """Send one call through the limiter with retries; a typed error for any failure."""
+        """Send one call through the limiter with retries; a typed error for any failure.
+
+        Every wait is bounded by the retry policy (``max_rate_limit_wait``), the limiter's slot
+        is given back on every path, and the session's token is scrubbed from whatever the
+        server sent before any of it is kept or shown.
+        """
         client = self._client()
         method, params, json_body = call.method, call.params, call.body
         url = self.resolve(call.path)
         headers = self._headers(call.auth)
+        cap = self.retry.max_rate_limit_wait
         attempt = 0
         limited = 0
         redirects = 0
         while True:
             attempt += 1
-            await self.limiter.acquire()
             started = time.perf_counter()
-            self.calls += 1
-            for counter in _counters.get():
-                counter.calls += 1
-            try:
-                status, resp_headers, body = await self._once(
-                    client, method, url, params, json_body, headers
-                )
-            except TransportError as failure:
-                self.limiter.release(None)
+            answer = await self._attempt(client, method, url, params, json_body, headers)
+            if isinstance(answer, TransportError):
                 if attempt >= self.retry.max_attempts:
-                    raise failure from None
+                    raise answer
                 delay = self.retry.backoff(attempt, self._rng)
                 log.info(
-                    "%s %s failed (%s); retry %d in %.2fs", method, url, failure, attempt, delay
+                    "%s %s failed (%s); retry %d in %.2fs", method, url, answer, attempt, delay
                 )
                 await self._sleep(delay)
                 continue
-            except BaseException:
-                self.limiter.release(None)
-                raise
-            info = self._rate_parser(resp_headers, self._wall_clock())
-            self.limiter.release(info)
+            status, resp_headers, body, info = answer
             if log.isEnabledFor(logging.DEBUG):
                 elapsed_ms = (time.perf_counter() - started) * 1e3
                 log.debug("%s %s -> %d in %.1f ms", method, url, status, elapsed_ms)
@@ -280,18 +318,26 @@ class Transport:
                 return Response(status, resp_headers, body, url)
             if status in (301, 302, 303, 307, 308) and "Location" in resp_headers and redirects < 5:
                 redirects += 1
-                url = self.resolve(urljoin(url, resp_headers["Location"]))
+                try:
+                    target = urljoin(url, resp_headers["Location"])
+                except ValueError:  # urljoin parses both: a broken IPv6 host raises
+                    target = resp_headers["Location"]
+                    if "://" not in target:
+                        target = "http://" + target  # let resolve() name the problem
+                url = self.resolve(target)
                 params = None
                 if status == 303:
                     method, json_body = "GET", None
                 attempt -= 1
                 continue
-            retry_after = sansio.parse_retry_after(resp_headers.get("Retry-After"))
+            retry_after = sansio.parse_retry_after(
+                resp_headers.get("Retry-After"), now=self._wall_clock()
+            )
             if status == 429:
                 wait = retry_after if retry_after is not None else info.reset_after
                 if wait is None:
                     wait = self.retry.backoff(limited + 1, self._rng)
-                if limited >= self.retry.max_rate_limited or wait > self.retry.max_rate_limit_wait:
+                if limited >= self.retry.max_rate_limited or wait > cap:
                     raise self._error(status, resp_headers, body, method, url, wait)
                 limited += 1
                 attempt -= 1
@@ -301,6 +347,9 @@ class Transport:
                 self.limiter.pause(wait)
                 continue
             if sansio.is_retryable_status(status) and attempt < self.retry.max_attempts:
+                if retry_after is not None and retry_after > cap:
+                    # The server asks for a longer wait than the policy allows: say so now.
+                    raise self._error(status, resp_headers, body, method, url, retry_after)
                 delay = (
                     retry_after
                     if retry_after is not None
@@ -309,9 +358,44 @@ class Transport:
                 log.info(
                     "%s %s answered %d; retry %d in %.2fs", method, url, status, attempt, delay
                 )
-                await self._sleep(min(delay, self.retry.max_rate_limit_wait))
+                await self._sleep(delay)
                 continue
             raise self._error(status, resp_headers, body, method, url, retry_after)
+
+    async def _attempt(
+        self,
+        client: aiohttp.ClientSession,
+        method: str,
+        url: str,
+        params: Mapping[str, str] | None,
+        json_body: Any,
+        headers: Mapping[str, str],
+    ) -> tuple[int, Mapping[str, str], bytes, RateLimitInfo] | TransportError:
+        """One attempt inside the limiter; the slot is given back on every path."""
+        await self.limiter.acquire()
+        info: RateLimitInfo | None = None
+        try:
+            self.calls += 1
+            for counter in _counters.get():
+                counter.calls += 1
+            try:
+                status, resp_headers, body = await self._once(
+                    client, method, url, params, json_body, headers
+                )
+            except TransportError as failure:
+                return failure
+            info = self._rate_info(resp_headers)
+            return status, resp_headers, body, info
+        finally:
+            self.limiter.release(info)
+
+    def _rate_info(self, headers: Mapping[str, str]) -> RateLimitInfo:
+        """What the headers say of the quota; never raises (a bad header says nothing)."""
+        try:
+            return sane_info(self._rate_parser(headers, self._wall_clock()))
+        except Exception as exc:  # a provider's parser must not strand the limiter's slot
+            log.debug("ignoring unreadable rate-limit headers (%s: %s)", type(exc).__name__, exc)
+            return RateLimitInfo()
 
     def _error(
         self,
@@ -322,11 +406,24 @@ class Transport:
         url: str,
         retry_after: float | None,
     ) -> APIStatusError:
-        err = self._error_factory(
-            status, headers, body, method=method, url=url, retry_after=retry_after
-        )
-        if isinstance(err, RateLimitError) and err.retry_after is None:
+        try:
+            err = self._error_factory(
+                status, headers, body, method=method, url=url, retry_after=retry_after
+            )
+        except Exception as exc:  # however odd the body, the caller gets a typed error
+            log.debug("the error classifier failed (%s: %s)", type(exc).__name__, exc)
+            text, _ = sansio.error_body(body)
+            err = make_error(
+                class_for_status(status),
+                sansio.excerpt(text),
+                status=status,
+                method=method,
+                url=url,
+                retry_after=retry_after,
+            )
+        if err.retry_after is None and retry_after is not None:
             err.retry_after = retry_after
+            err._refresh()
         return err
 
     async def _once(
@@ -348,11 +445,67 @@ class Transport:
                 allow_redirects=False,
                 timeout=self._client_timeout,
             ) as resp:
-                body = await resp.read()
-                return resp.status, resp.headers, body
+                ok = 200 <= resp.status < 300
+                body = await self._read(resp, method, url, ok)
+                return resp.status, self._scrub_headers(resp.headers), self._scrub(body)
         except (TimeoutError, asyncio.TimeoutError) as exc:
-            raise APITimeoutError(f"{method} {url} timed out") from exc
-        except aiohttp.ClientConnectionError as exc:
-            raise APIConnectionError(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
+            timeout = APITimeoutError(f"{method} {url} timed out")
+            timeout.unreachable = isinstance(exc, _CONNECT_TIMEOUT)
+            raise timeout from None
+        except aiohttp.InvalidURL as exc:
+            raise UnsafeLinkError(
+                f"refusing to follow a malformed link: {self.redact(str(exc))[:200]}"
+            ) from None
         except aiohttp.ClientError as exc:
-            raise APIConnectionError(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
+            # ``from None``: aiohttp's frames hold the request headers (the token) in locals.
+            text = self.redact(f"{type(exc).__name__}: {exc}")
+            failure = APIConnectionError(f"{method} {url}: {text}")
+            failure.unreachable = isinstance(exc, aiohttp.ClientConnectorError)
+            raise failure from None
+        except ValueError as exc:  # yarl refusing a URL that urlsplit took
+            raise UnsafeLinkError(
+                f"refusing to follow a malformed link: {self.redact(str(exc))[:200]}"
+            ) from None
+
+    async def _read(self, resp: aiohttp.ClientResponse, method: str, url: str, ok: bool) -> bytes:
+        """The body, read as a stream up to the limit: a successful answer longer than
+        ``max_body_size`` raises ResponseTooLargeError; an error answer is cut at 64 KiB."""
+        limit = self.max_body_size if ok else min(self.max_body_size, _ERROR_BODY_LIMIT)
+        declared = resp.content_length
+        if ok and declared is not None and declared > limit:
+            resp.close()
+            raise ResponseTooLargeError(
+                f"the answer to {method} {url} is {declared} bytes, over the limit of {limit} "
+                "(max_body_size)"
+            )
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = await resp.content.read(min(_CHUNK, limit + 1 - size))
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            size += len(chunk)
+        resp.close()  # stop reading: the rest is never downloaded
+        if ok:
+            raise ResponseTooLargeError(
+                f"the answer to {method} {url} is over the limit of {limit} bytes (max_body_size)"
+            )
+        return b"".join(chunks)[:limit]
+
+    def _scrub(self, body: bytes) -> bytes:
+        if self._token is None:
+            return body
+        secret = self._token.get().encode()
+        return body.replace(secret, _HIDDEN.encode()) if secret in body else body
+
+    def _scrub_headers(self, headers: Mapping[str, str]) -> Mapping[str, str]:
+        if self._token is None:
+            return headers
+        secret = self._token.get()
+        if not any(secret in value for value in headers.values()):
+            return headers
+        clean: CIMultiDict[str] = CIMultiDict()
+        for name, value in headers.items():
+            clean.add(name, value.replace(secret, _HIDDEN))
+        return CIMultiDictProxy(clean)

@@ -140,13 +140,26 @@ async def test_retry_after_is_honoured_on_503(
     assert vt.delays == [7.0]
 
 
-async def test_retry_after_on_503_is_bounded(
+async def test_retry_after_on_503_longer_than_the_cap_raises_at_once(
     hub: AccessSession, mocked: aioresponses, vt: Any
 ) -> None:
     mocked.get(PENDING, status=503, headers={"Retry-After": "100000"})
     mocked.get(PENDING, payload=[])
+    with pytest.raises(ServerError) as info:
+        await hub.list_pending(REPO)
+    assert info.value.retry_after == 100000.0
+    assert "retry after 100000s" in str(info.value)
+    assert vt.delays == []
+    assert count(mocked) == 1
+
+
+async def test_retry_after_on_503_within_the_cap_is_taken(
+    hub: AccessSession, mocked: aioresponses, vt: Any
+) -> None:
+    mocked.get(PENDING, status=503, headers={"Retry-After": "30"})
+    mocked.get(PENDING, payload=[])
     assert await hub.list_pending(REPO) == []
-    assert vt.delays == [RetryPolicy().max_rate_limit_wait]
+    assert vt.delays == [30.0]
 
 
 # -- 429 ----------------------------------------------------------------------------------------
