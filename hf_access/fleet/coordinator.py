@@ -108,6 +108,7 @@ class RedisCoordinator:
         self._token: int | None = None
         self._deadline = 0.0
         self._renewer: asyncio.Task[None] | None = None
+        self._lease_left = 0.0
         self._closed = False
         self.terms = 0  # how many times this replica became the leader
 
@@ -160,6 +161,7 @@ class RedisCoordinator:
         if not held:
             if self._token is not None:
                 self._lose("another replica holds the lease")
+            self._lease_left = max(0, _left) / 1000
             return False
         if self._token != token:
             self.terms += 1
@@ -173,19 +175,22 @@ class RedisCoordinator:
     async def lead(self, *, poll: float | None = None) -> int:
         """Wait until this replica is the leader; return its fencing token.
 
-        While another replica leads (or Redis is away) it looks again every ``poll`` seconds
-        (a third of the lease time by default).
+        While another replica leads it tries again the moment that lease would run out (at
+        the latest every ``poll`` seconds, a third of the lease time by default), so a dead
+        leader is replaced within ``lease_ttl``; while Redis is away, every ``poll`` seconds.
         """
         poll = self._renew_every if poll is None else poll
         while True:
+            wait = poll
             try:
                 if await self.try_lead():
                     token = self._token
                     assert token is not None
                     return token
+                wait = min(poll, self._lease_left + 0.005)
             except FleetError:
                 pass
-            await asyncio.sleep(poll)
+            await asyncio.sleep(wait)
 
     def ensure_leader(self) -> int:
         """The fencing token, or :class:`LeadershipLost` if this replica must not decide now."""
