@@ -236,6 +236,7 @@ class Watcher:
         self._last: WatchEvent | None = None
         self._dirty = False
         self.polls = self.errors = 0
+        self.listed: frozenset[str] = frozenset()  # streams the last poll listed whole
 
     # -- polling -------------------------------------------------------------------------------
 
@@ -265,6 +266,11 @@ class Watcher:
             if isinstance(error, FATAL):
                 raise error
         events: list[WatchEvent] = []
+        self.listed = frozenset(
+            s.key
+            for s, (_, complete, error) in zip(due, results, strict=True)
+            if complete and not error
+        )
         for stream, (items, complete, error) in zip(due, results, strict=True):
             first = stream.key not in self.state.cursors
             new = self._plan(stream, items, complete)
@@ -329,6 +335,18 @@ class Watcher:
                 wait = max(wait, error.retry_after)
             log.warning("watch %s: %s; next try in %.0fs", stream.key, error, wait)
         slot.due = self._clock() + wait
+
+    def restart(self, state: WatchState | None = None) -> None:
+        """Continue from ``state`` (another process's position): forget the events in hand
+        and make every stream due now."""
+        self.state = state or WatchState()
+        self._plans.clear()
+        self._queue.clear()
+        self._last = None
+        now = self._clock()
+        for slot in self._schedule.values():
+            slot.interval, slot.due = self.interval, now
+        self._dirty = True
 
     # -- settling ------------------------------------------------------------------------------
 
