@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -53,11 +54,14 @@ from ..hub.models import Action, RepoType
 from ..hub.watch import FATAL, Watcher, WatchEvent, WatchState
 from ..hub.wire import user_label
 from .policy import Policy, PolicyDecision, Verdict
+from .coordination import Coordinator, NotLeading, Term, event_id
 
 if TYPE_CHECKING:
     from ..hub.client import AccessSession
 
 __all__ = ["AuditRecord", "AutoApprover", "PassReport"]
+
+log = logging.getLogger("hf_access")
 
 _CODES = {RequestNotFoundError: "request_not_found", UserNotFoundError: "user_not_found"}
 _ACTION = {
@@ -72,7 +76,8 @@ class AuditRecord:
     """One decision, as written to the audit log.
 
     ``outcome``: ``ok`` (the Hub applied it), ``error`` (see ``error``), ``held`` (nothing
-    sent) or ``dry_run`` (would have been sent).
+    sent), ``dry_run`` (would have been sent) or ``recovered`` (sent by a leader replica that
+    died before logging it; its successor found the request decided).
     """
 
     time: datetime
@@ -162,6 +167,8 @@ class AutoApprover:
         include_existing: decide the requests already pending on the first pass.
         recheck_held: evaluate held requests again while they are pending.
         on_record: called with each :class:`AuditRecord` (e.g. to print it).
+        coordinator: one replica of several decides (see
+            :mod:`hf_access.screening.coordination`); the others stand by.
         now: the wall clock for audit times; ``clock``/``sleep`` drive the watch.
     """
 
@@ -184,8 +191,10 @@ class AutoApprover:
         now: Callable[[], datetime] = _utcnow,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        coordinator: Coordinator | None = None,
     ) -> None:
         self.hub, self.policy, self.dry_run = hub, policy, dry_run
+        self._term = Term(coordinator) if coordinator is not None else None
         self.audit_log = Path(audit_log) if audit_log else None
         self.recheck_held, self.on_record, self._now = recheck_held, on_record, now
         self._limit = asyncio.Semaphore(concurrency)
@@ -208,30 +217,48 @@ class AutoApprover:
         )
 
     async def run_once(self) -> PassReport:
-        """Poll every repo now, decide what is new, return the report."""
+        """Poll every repo now, decide what is new, return the report (an empty one on a
+        replica that is not the leader)."""
+        if self._term is not None and not await self._term.enter(self.watcher, wait=False):
+            return PassReport((), 0, 0.0)
         return await self._pass(force=True)
 
     async def run(self, *, on_pass: Callable[[PassReport], None] | None = None) -> None:
-        """Pass after pass, on the watch's backoff schedule, until cancelled."""
+        """Pass after pass, on the watch's backoff schedule, until cancelled; with a
+        coordinator, only while this replica leads (it stands by otherwise)."""
         while True:
+            if self._term is not None:
+                await self._term.enter(self.watcher, wait=True)
             await self.watcher.wait()
-            report = await self._pass(force=False)
+            try:
+                report = await self._pass(force=False)
+            except NotLeading as exc:
+                log.warning("standing by: %s", exc)
+                continue
             if on_pass is not None:
                 on_pass(report)
 
     async def _pass(self, *, force: bool) -> PassReport:
         started, calls = time.perf_counter(), self.hub.calls
+        term = self._term
+        if term is not None:
+            term.check()
         events = await self.watcher.poll(force=force)
         verdicts = await asyncio.gather(*(self._evaluate(e) for e in events))
         done: dict[int, tuple[AuditRecord, bool]] = {}  # event index -> (record, revisit)
+        settled, recovered = term.settle(events, self.watcher) if term else ([], [])
+        intents: list[str] = []
         try:
-            await self._decide(events, verdicts, done)
+            await self._decide(events, verdicts, done, intents)
         finally:  # audit first, then the position (decided requests leave the pending list)
-            shown = [done[i][0] for i in sorted(done) if not _quiet(events[i], done[i][0])]
+            shown = [self._recovered(item) for item in recovered]
+            shown += [done[i][0] for i in sorted(done) if not _quiet(events[i], done[i][0])]
             self._write(shown)
             for i, (_, keep) in done.items():
                 (self.watcher.revisit if keep else self.watcher.done)(events[i])
             self.watcher.save()
+            if term is not None and not self.dry_run:
+                await term.finish([*settled, *intents], self.watcher.state.to_json())
         rechecked = sum(1 for e in events if e.again)
         elapsed = time.perf_counter() - started
         return PassReport(tuple(shown), self.hub.calls - calls, elapsed, rechecked)
@@ -245,6 +272,7 @@ class AutoApprover:
         events: Sequence[WatchEvent],
         verdicts: Sequence[Verdict],
         done: dict[int, tuple[AuditRecord, bool]],
+        intents: list[str],
     ) -> None:
         """Send the verdicts through the session's bulk engine (batches of 100 per repo,
         action and reason; one call per user where the Hub has no batch route)."""
@@ -268,6 +296,9 @@ class AutoApprover:
                 )
         if not decisions:
             return
+        if self._term is not None:  # a fenced record of what is about to be sent
+            items = [self._intent_item(events[i], verdicts[i]) for i in sent]
+            intents.append(await self._term.begin(items))
         run = self.hub.start_bulk(decisions, concurrency=self._concurrency)
         try:
             report = await run
@@ -311,6 +342,37 @@ class AutoApprover:
             self.dry_run,
         )
         if self.on_record is not None and not _quiet(event, record):
+            self.on_record(record)
+        return record
+
+    @staticmethod
+    def _intent_item(event: WatchEvent, verdict: Verdict) -> dict[str, Any]:
+        request = event.request
+        return {
+            "id": event_id(event),
+            "stream": event.stream.key,
+            "repo": event.repo_id,
+            "repo_type": event.repo_type.value,
+            "user": request.username,
+            "request_id": request.request_id,
+            "decision": verdict.decision.value,
+            "reason": verdict.reason,
+            "rule": verdict.rule,
+        }
+
+    def _recovered(self, item: dict[str, Any]) -> AuditRecord:
+        record = AuditRecord(
+            self._now(),
+            item["repo"],
+            RepoType(item["repo_type"]),
+            item["user"],
+            item["request_id"],
+            PolicyDecision(item["decision"]),
+            item["reason"],
+            item["rule"],
+            "recovered",
+        )
+        if self.on_record is not None:
             self.on_record(record)
         return record
 
