@@ -39,8 +39,8 @@ from typing import Any
 
 from _common import Row, Trace, fake_hub_process, machine, print_table
 
-from hf_access import AccessSession, Quota, RateLimiter
-from hf_access.fleet import RedisRateLimiter
+from hf_access import AccessSession, AutoApprover, Policy, Quota, RateLimiter
+from hf_access.fleet import RedisCoordinator, RedisRateLimiter
 from hf_access.testing import OWNER_TOKEN
 
 HERE = Path(__file__).resolve()
@@ -267,11 +267,142 @@ async def overhead(count: int) -> list[Row]:
     ]
 
 
+# -- 3. one decider ----------------------------------------------------------------------------
+
+REPLICA_REPO = "bench/replicas"
+LEASE = 2.0
+POLICY = {
+    "default": "accept",
+    "rules": [
+        {
+            "name": "deny-list",
+            "type": "users",
+            "users": [f"r-{i:04d}" for i in range(0, 1000, 10)],
+            "decision": "reject",
+            "reason": "Not for this model.",
+        }
+    ],
+}
+
+
+async def replica(hub_url: str, redis_url: str, audit: str) -> None:
+    """One replica of the screening service; runs until killed."""
+    logging.getLogger("hf_access").setLevel(logging.ERROR)
+    coordinator = RedisCoordinator.from_url(redis_url, name="bench-replicas", lease_ttl=LEASE)
+    async with coordinator, AccessSession(TOKEN, hub_url) as hub:
+        approver = AutoApprover(
+            hub,
+            [REPLICA_REPO],
+            Policy.from_dict(POLICY),
+            audit_log=audit,
+            coordinator=coordinator,
+            interval=0.25,
+            max_interval=0.25,
+        )
+        await approver.run()
+
+
+def lease_holder(client: Any) -> tuple[int, int] | None:
+    """(pid, fencing token) of the replica holding the lease, or None."""
+    value = client.get("hf-access:coord:{bench-replicas}:lease")
+    if value is None:
+        return None
+    holder, _, token = value.decode().rpartition("|")
+    return int(holder.split(":")[1]), int(token)
+
+
+async def one_decider(requesters: int, seconds: float) -> list[Row]:
+    import redis as sync_redis
+
+    from hf_access.testing import FakeHub
+
+    print(
+        f"\n3. one decider: 3 AutoApprover replicas (lease {LEASE:.0f} s), {requesters} requesters "
+        f"over {seconds:.0f} s, the leader killed (-9) twice"
+    )
+    moves: Counter[str] = Counter()
+    with redis_server() as redis_url, FakeHub() as hub, tempfile.TemporaryDirectory() as tmp:
+        hub.add_repo(REPLICA_REPO)
+        state = hub._state  # count every status change the server makes, per user
+        original_move = state._move
+
+        def counting_move(repo: Any, request: Any, status: str, *args: Any) -> None:
+            moves[request.user.name] += 1
+            original_move(repo, request, status, *args)
+
+        state._move = counting_move
+        client = sync_redis.Redis.from_url(redis_url)
+        audits = [str(Path(tmp) / f"audit-{i}.jsonl") for i in range(3)]
+        command = [sys.executable, str(HERE), "--replica", hub.url, redis_url]
+        replicas = {}
+        for audit in audits:
+            proc = subprocess.Popen([*command, audit])
+            replicas[proc.pid] = proc
+        names = [f"r-{i:04d}" for i in range(requesters)]
+        kills_at = {requesters // 3, 2 * requesters // 3}
+        takeovers: list[float] = []
+        started = time.monotonic()
+        for i, name in enumerate(names):
+            await asyncio.sleep(max(0.0, started + i * seconds / requesters - time.monotonic()))
+            hub.add_user(name)
+            hub.ask_access(REPLICA_REPO, name)
+            if i in kills_at:
+                holder = lease_holder(client)
+                while holder is None:  # the first election may still be under way
+                    await asyncio.sleep(0.05)
+                    holder = lease_holder(client)
+                pid, token = holder
+                replicas.pop(pid).kill()
+                killed = time.monotonic()
+                while (now := lease_holder(client)) is None or now[1] == token:
+                    await asyncio.sleep(0.01)
+                takeovers.append(time.monotonic() - killed)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            pending = sum(1 for r in hub.snapshot(REPLICA_REPO).values() if r.status == "pending")
+            if not pending:
+                break
+            await asyncio.sleep(0.2)
+        for proc in replicas.values():
+            proc.terminate()
+            proc.wait(10)
+        lines: Counter[str] = Counter()
+        for audit in audits:
+            path = Path(audit)
+            if path.exists():
+                for line in path.read_text().splitlines():
+                    record = json.loads(line)
+                    if record["outcome"] in ("ok", "recovered"):
+                        lines[record["user"]] += 1
+        final = {u: r.status for u, r in hub.snapshot(REPLICA_REPO).items()}
+    decided = sum(1 for n in names if final.get(n) in ("accepted", "rejected"))
+    once = sum(1 for n in names if moves[n] == 1)
+    twice = sum(1 for n in names if moves[n] > 1)
+    audited = sum(1 for n in names if lines[n] >= 1)
+    print(
+        f"   {decided} of {requesters} decided; moved exactly once: {once}, more than once: "
+        f"{twice}; with an audit line: {audited} ({sum(lines.values())} lines); takeovers after "
+        f"the kills: {', '.join(f'{t:.2f} s' for t in takeovers)}"
+    )
+    return [
+        Row(
+            "3 one decider",
+            f"{once}/{requesters} decided exactly once, {twice} twice; {audited} audited; "
+            f"takeover {max(takeovers, default=0):.2f} s",
+            f"all exactly once, all audited, takeover <= {LEASE:.0f} s",
+            once == requesters and audited == requesters and max(takeovers) <= LEASE + 0.5,
+        )
+    ]
+
+
 # -- main --------------------------------------------------------------------------------------
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "--replica":
+        asyncio.run(replica(*argv[1:4]))
+        return 0
     if argv and argv[0] == "--worker":
         hub_url, redis_url, start_at, names = argv[1:5]
         asyncio.run(worker(hub_url, redis_url, float(start_at), names.split(",")))
@@ -289,9 +420,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.quick:
         rows += shared_quota(4, 150)
         rows += asyncio.run(overhead(2000))
+        rows += asyncio.run(one_decider(120, 20.0))
     else:
         rows += shared_quota(4, 300)
         rows += asyncio.run(overhead(10_000))
+        rows += asyncio.run(one_decider(300, 60.0))
     print(f"\nsummary ({time.perf_counter() - started:.0f} s in all)")
     print_table(rows)
     return 0 if all(row.ok for row in rows) else 1
