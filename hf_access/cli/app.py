@@ -12,6 +12,7 @@ from .. import __version__
 from ..hub.models import RepoType
 from .bulk_cmd import action_commands
 from .demo import demo_cmd
+from .fleet_support import KEY_ENV, REDIS_ENV, FleetLink
 from .gitlab_cmd import gitlab_group
 from .inbox_cmd import inbox_cmd
 from .relay_cmd import relay_group
@@ -76,6 +77,20 @@ class _Group(click.Group):
     default=None,
     help="Type of the repos (default: model).",
 )
+@click.option(
+    "--redis",
+    metavar="URL",
+    envvar=REDIS_ENV,
+    help="Share the token's quota with other processes through this Redis (default: "
+    f"{REDIS_ENV}); watch then runs as one replica, only the leader deciding. Needs the "
+    "redis extra.",
+)
+@click.option(
+    "--redis-key",
+    metavar="NAME",
+    envvar=KEY_ENV,
+    help=f"The quota's name in Redis (default: {KEY_ENV}, else hub:<the token's user>).",
+)
 @click.option("-v", "--verbose", count=True, help="Log to stderr (-vv: aiohttp too).")
 @click.version_option(__version__, "--version", prog_name="hf-access")
 @click.pass_context
@@ -84,6 +99,8 @@ def cli(
     token: str | None,
     endpoint: str | None,
     repo_type: str | None,
+    redis: str | None,
+    redis_key: str | None,
     verbose: int,
 ) -> None:
     """Manage access requests to gated Hugging Face Hub repos, in bulk.
@@ -95,7 +112,8 @@ def cli(
       hf-access reject org/model --from-file spam.txt --reason "incomplete form" --yes
       hf-access demo
     """
-    ctx.obj = Settings(token=token, endpoint=endpoint, repo_type=repo_type, verbose=verbose)
+    fleet = FleetLink(redis or None, redis_key or None)
+    ctx.obj = Settings(token, endpoint, repo_type, verbose, fleet)
 
 
 @click.command(

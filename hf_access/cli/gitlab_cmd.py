@@ -53,7 +53,8 @@ class GitLabSettings:
     token: str | None = attrs.field(default=None, repr=False)
 
     def session(self) -> GitLabSession:
-        return GitLabSession(self.token, self.url)
+        limiter = self.hub.fleet.gitlab_limiter(self.token, self.url)
+        return GitLabSession(self.token, self.url, limiter=limiter)
 
 
 @click.group("gitlab", short_help="Access requests to GitLab projects and groups.")

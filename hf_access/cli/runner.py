@@ -27,6 +27,7 @@ from ..core.errors import (
     PermissionDeniedError,
 )
 from ..hub.client import AccessSession
+from .fleet_support import FleetLink
 
 __all__ = [
     "EXIT_FAILED",
@@ -63,9 +64,11 @@ class Settings:
     endpoint: str | None = None
     repo_type: str | None = None
     verbose: int = 0
+    fleet: FleetLink = attrs.field(factory=FleetLink, eq=False)  # --redis
 
     def session(self) -> AccessSession:
-        return AccessSession(token=self.token, endpoint=self.endpoint)
+        limiter = self.fleet.hub_limiter(self.token, self.endpoint)
+        return AccessSession(token=self.token, endpoint=self.endpoint, limiter=limiter)
 
 
 def exit_code_for(error: BaseException) -> int:
@@ -141,7 +144,7 @@ def run(settings: Settings, work: Callable[[], Awaitable[int]]) -> int:
     """
     with logging_to_stderr(settings.verbose), warnings_as_lines():
         try:
-            return asyncio.run(_call(work))
+            return asyncio.run(_call(settings, work))
         except BrokenPipeError:
             # The reader went away (``| head``): stop quietly, like other command-line tools.
             _silence_stdout()
@@ -165,5 +168,8 @@ def _silence_stdout() -> None:
         pass
 
 
-async def _call(work: Callable[[], Awaitable[int]]) -> int:
-    return await work()
+async def _call(settings: Settings, work: Callable[[], Awaitable[int]]) -> int:
+    try:
+        return await work()
+    finally:
+        await settings.fleet.aclose()

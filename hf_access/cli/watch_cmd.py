@@ -12,6 +12,7 @@ import click
 from ..hub.client import AccessSession
 from ..hub.models import RepoType
 from ..screening.autoapprove import AutoApprover, PassReport
+from ..screening.coordination import Coordinator
 from ..screening.policy import Policy
 from .runner import Settings, run
 
@@ -80,6 +81,7 @@ def watch_cmd(
                 repo_type=settings.repo_type,
                 interval=interval,
                 recheck_held=recheck_held,
+                coordinator=settings.fleet.coordinator(repos),
             )
 
     raise SystemExit(run(settings, work))
@@ -97,6 +99,7 @@ async def run_watch_command(
     repo_type: RepoType | str | None = None,
     interval: float = 30.0,
     recheck_held: bool = False,
+    coordinator: Coordinator | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
@@ -118,6 +121,7 @@ async def run_watch_command(
         interval=interval,
         recheck_held=recheck_held,
         on_record=lambda record: print(record.line(), file=out, flush=True),
+        coordinator=coordinator,
     )
     if once:
         report = await approver.run_once()

@@ -53,8 +53,8 @@ from ..hub.bulk import Decision
 from ..hub.models import Action, RepoType
 from ..hub.watch import FATAL, Watcher, WatchEvent, WatchState
 from ..hub.wire import user_label
-from .policy import Policy, PolicyDecision, Verdict
 from .coordination import Coordinator, NotLeading, Term, event_id
+from .policy import Policy, PolicyDecision, Verdict
 
 if TYPE_CHECKING:
     from ..hub.client import AccessSession

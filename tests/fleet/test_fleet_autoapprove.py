@@ -13,8 +13,8 @@ import pytest
 
 from hf_access import AccessSession, AutoApprover, RetryPolicy
 from hf_access.fleet import RedisCoordinator
-from hf_access.policy import Policy, Rule, accept, reject, users
 from hf_access.screening.coordination import NotLeading
+from hf_access.screening.policy import Policy, Rule, accept, reject, users
 from hf_access.testing import FakeHub
 
 REPO = "owner/model"
