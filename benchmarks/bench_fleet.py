@@ -7,7 +7,9 @@
    in-process one, and Redis round trips per call;
 3. one decider: 3 AutoApprover replicas on one repo with a RedisCoordinator while 300
    requesters arrive; the leader is killed (-9) twice; every request must be decided exactly
-   once, with an audit line for each.
+   once, with an audit line for each;
+4. faults: redis-server killed and restarted under a bulk run, which must complete with
+   nothing lost or done twice.
 
     .venv/bin/python benchmarks/bench_fleet.py            # full run (about two minutes)
     .venv/bin/python benchmarks/bench_fleet.py --quick    # smaller figures, same targets
@@ -58,30 +60,36 @@ def free_port() -> int:
         return port
 
 
-@contextmanager
-def redis_server() -> Iterator[str]:
-    """A throw-away redis-server on a free port (no persistence); yields its URL."""
+def start_redis(port: int, workdir: str) -> subprocess.Popen[bytes]:
+    """redis-server on ``port`` (no persistence), once it answers PING."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise SystemExit("no redis-server on PATH (apt-get install redis-server)")
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    command += ["--appendonly", "no", "--dir", workdir, "--logfile", ""]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    return proc
+        except OSError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise RuntimeError("redis-server did not start")
+        time.sleep(0.02)
+
+
+@contextmanager
+def redis_server() -> Iterator[str]:
+    """A throw-away redis-server on a free port (no persistence); yields its URL."""
     port = free_port()
     with tempfile.TemporaryDirectory() as workdir:
-        command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-        command += ["--appendonly", "no", "--dir", workdir, "--logfile", ""]
-        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = start_redis(port, workdir)
         try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-                        s.sendall(b"PING\r\n")
-                        if s.recv(16).startswith(b"+PONG"):
-                            break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("redis-server did not start")
-                time.sleep(0.02)
             yield f"redis://127.0.0.1:{port}/0"
         finally:
             proc.terminate()
@@ -395,6 +403,66 @@ async def one_decider(requesters: int, seconds: float) -> list[Row]:
     ]
 
 
+# -- 4. faults --------------------------------------------------------------------------------
+
+
+async def redis_restart(users: int) -> list[Row]:
+    from hf_access.testing import FakeHub
+
+    quota, window = 200, 5
+    print(
+        f"\n4. faults: one bulk run of {users} grants at {quota} calls per {window} s; redis-server "
+        f"killed (-9) after a quarter of them and started again 3 s later (empty)"
+    )
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    names = [f"f-{i:04d}" for i in range(users)]
+    with tempfile.TemporaryDirectory() as workdir, FakeHub(quota=quota, window=window) as hub:
+        hub.add_repo(REPO)
+        for name in names:
+            hub.add_user(name)
+        proc = start_redis(port, workdir)
+        limiter = RedisRateLimiter.from_url(url, key="hub:owner", reconnect_after=1.0)
+        events: list[str] = []
+        started = time.monotonic()
+
+        def progress(p: Any) -> None:
+            nonlocal proc
+            if p.finished == users // 4 and not events:
+                proc.kill()
+                proc.wait(10)
+                events.append(f"killed at {time.monotonic() - started:.1f} s")
+                asyncio.get_running_loop().call_later(3.0, restart)
+
+        def restart() -> None:
+            nonlocal proc
+            proc = start_redis(port, workdir)
+            events.append(f"back at {time.monotonic() - started:.1f} s")
+
+        async with limiter, AccessSession(TOKEN, hub.url, limiter=limiter) as session:
+            report = await session.grant_many(REPO, names, concurrency=8, on_progress=progress)
+        elapsed = time.monotonic() - started
+        proc.terminate()
+        proc.wait(10)
+        counters = hub.counters
+        accepted = sum(hub.request_status(REPO, n) == "accepted" for n in names)
+    print(
+        f"   {report.summary()}; {accepted} accepted; answers 429: {counters.rate_limited}; "
+        f"grant calls {counters.calls.get('grant', 0)}; Redis {', '.join(events)}; "
+        f"fell back {limiter.stats.fallbacks}x; {elapsed:.1f} s"
+    )
+    ok = report.done == users and report.unchanged == 0 and accepted == users
+    return [
+        Row(
+            "4 faults: Redis killed and restarted",
+            f"{report.done}/{users} done, {report.unchanged} twice, {report.failed} failed; "
+            f"{counters.rate_limited} answers 429",
+            "all done once, none lost",
+            ok,
+        )
+    ]
+
+
 # -- main --------------------------------------------------------------------------------------
 
 
@@ -421,10 +489,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows += shared_quota(4, 150)
         rows += asyncio.run(overhead(2000))
         rows += asyncio.run(one_decider(120, 20.0))
+        rows += asyncio.run(redis_restart(400))
     else:
         rows += shared_quota(4, 300)
         rows += asyncio.run(overhead(10_000))
         rows += asyncio.run(one_decider(300, 60.0))
+        rows += asyncio.run(redis_restart(600))
     print(f"\nsummary ({time.perf_counter() - started:.0f} s in all)")
     print_table(rows)
     return 0 if all(row.ok for row in rows) else 1
