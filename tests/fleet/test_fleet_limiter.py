@@ -21,6 +21,22 @@ def limiter(url: str, key: str = "hub:owner", **options: object) -> RedisRateLim
     return RedisRateLimiter.from_url(url, key=key, **options)  # type: ignore[arg-type]
 
 
+async def granted(tasks: list[asyncio.Task[None]], expected: int) -> int:
+    """How many acquires went through: waits (up to 5 s, a loaded machine is slow) for the
+    expected number, then a little longer, so that one too many would show."""
+    deadline = time.monotonic() + 5.0
+    while sum(t.done() for t in tasks) < expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.3)
+    return sum(t.done() for t in tasks)
+
+
+async def cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def test_it_is_a_limiter_and_names_no_secret(redis_url: str) -> None:
     secret_url = redis_url.replace("redis://", "redis://:s3cret-pass@")
     async with limiter(secret_url) as lim:
@@ -43,11 +59,8 @@ def test_bad_arguments_fail_before_any_io() -> None:
 async def test_an_explicit_quota_is_never_overspent_across_processes(redis_url: str) -> None:
     limiters = [limiter(redis_url, quota=Quota(10, 60.0)) for _ in range(3)]
     tasks = [asyncio.create_task(lim.acquire()) for lim in limiters for _ in range(8)]
-    done, pending = await asyncio.wait(tasks, timeout=0.5)
-    assert len(done) == 10  # 24 asked, the window had 10
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
+    assert await granted(tasks, 10) == 10  # 24 asked, the window had 10
+    await cancel(tasks)
     assert limiters[0].remaining == 0 or limiters[1].remaining == 0 or limiters[2].remaining == 0
     for lim in limiters:
         await lim.aclose()
@@ -76,12 +89,9 @@ async def test_the_server_count_lowers_the_shared_estimate(redis_url: str) -> No
     # The server says only 5 are left (other clients spent the rest); b's call is in flight.
     a.release(RateLimitInfo(remaining=5, reset_after=20.0, quota=100, window=60.0))
     await asyncio.sleep(0.05)
-    granted = [asyncio.create_task(b.acquire()) for _ in range(8)]
-    done, pending = await asyncio.wait(granted, timeout=0.5)
-    assert len(done) == 4  # 5 left, minus b's call still in flight
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
+    tasks = [asyncio.create_task(b.acquire()) for _ in range(8)]
+    assert await granted(tasks, 4) == 4  # 5 left, minus b's call still in flight
+    await cancel(tasks)
     await a.aclose()
     await b.aclose()
 
@@ -97,13 +107,13 @@ async def test_a_pause_in_one_process_holds_every_process(redis_url: str) -> Non
     b = limiter(redis_url, quota=Quota(100, 60.0), sleep=sleep)
     await a.acquire()
     a.release(None)
+    started = time.monotonic()
     a.pause(0.4)  # a got a 429
     await asyncio.sleep(0.05)  # the pause reaches Redis within the release delay
-    started = time.monotonic()
     await b.acquire()
-    assert 0.25 <= time.monotonic() - started < 1.5
+    assert time.monotonic() - started >= 0.35  # b waited out a's pause, never told locally
     assert waits
-    assert 0.25 <= waits[0] <= 0.4
+    assert 0 < waits[0] <= 0.4
     await a.aclose()
     await b.aclose()
 
@@ -117,7 +127,7 @@ async def test_a_crashed_probe_gives_its_lease_back(redis_url: str) -> None:
         assert not waiting.done()
         _crash.kill(proc)
         # Its lease (0.5 s) expires: this process becomes the probe.
-        await asyncio.wait_for(waiting, timeout=2.0)
+        await asyncio.wait_for(waiting, timeout=5.0)
         await mine.aclose()
     finally:
         _crash.kill(proc)
