@@ -35,7 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..core.ratelimit import LimiterStats, Quota, RateLimiter, RateLimitInfo
+from ..core.errors import RateLimitError
+from ..core.ratelimit import DEFAULT_MAX_WAIT, LimiterStats, Quota, RateLimiter, RateLimitInfo
 from . import _scripts
 from ._redis import describe_url, holder_id, open_client
 
@@ -85,6 +86,9 @@ class RedisRateLimiter:
         reconnect_after: seconds between attempts to reach Redis again while away.
         probe_poll: seconds between looks at Redis while another process's probe is out.
         release_delay: seconds a release waits for an acquire to ride along with.
+        max_wait: the longest one wait for the fleet's window or pause may be; a longer one
+            raises :class:`~hf_access.RateLimitError` at once, with the wait in
+            ``retry_after`` (None: no cap), as the in-process limiter does.
         sleep, clock: injectable wait and monotonic clock (local waits only; windows use
             Redis's clock).
         owns_client: close ``client`` in :meth:`aclose`.
@@ -103,6 +107,7 @@ class RedisRateLimiter:
         reconnect_after: float = 5.0,
         probe_poll: float = 0.01,
         release_delay: float = 0.002,
+        max_wait: float | None = DEFAULT_MAX_WAIT,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
         owns_client: bool = False,
@@ -135,6 +140,7 @@ class RedisRateLimiter:
         self._reconnect_after = reconnect_after
         self._probe_poll = probe_poll
         self._release_delay = release_delay
+        self._max_wait = max_wait
         self._sleep = sleep
         self._clock = clock
         self._script: AsyncScript = client.register_script(_scripts.LIMITER_STEP)
@@ -362,6 +368,13 @@ class RedisRateLimiter:
 
     async def _wait(self, seconds: float) -> None:
         seconds = max(seconds, 0.0)
+        if self._max_wait is not None and seconds > self._max_wait:
+            raise RateLimitError(
+                f"rate limited: the fleet's quota {self.key!r} is spent or paused for "
+                f"{seconds:.0f}s, longer than the longest wait allowed ({self._max_wait:g}s)",
+                status=429,
+                retry_after=seconds,
+            )
         self.stats.waits += 1
         self.stats.waited_seconds += seconds
         await self._sleep(seconds)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from hf_access import AccessSession, Quota
+from hf_access import AccessSession, Quota, RateLimitError
 from hf_access.core.ratelimit import Limiter, RateLimitInfo
 from hf_access.fleet import RedisRateLimiter
 from hf_access.testing import FakeHub
@@ -201,5 +201,20 @@ async def test_a_429_pauses_the_fleet(redis_url: str, fake_hub: FakeHub) -> None
         assert fake_hub.request_status(REPO, "bob") == "accepted"
     assert a.stats.pauses == 1
     assert b.stats.waits >= 1
+    await a.aclose()
+    await b.aclose()
+
+
+async def test_a_wait_longer_than_allowed_raises_at_once(redis_url: str) -> None:
+    a = limiter(redis_url, quota=Quota(100, 60.0))
+    b = limiter(redis_url, quota=Quota(100, 60.0), max_wait=5.0)
+    await a.acquire()
+    a.release(None)
+    a.pause(30.0)  # a 429 that asks for half a minute
+    await asyncio.sleep(0.05)
+    with pytest.raises(RateLimitError) as caught:
+        await asyncio.wait_for(b.acquire(), timeout=2.0)
+    assert caught.value.retry_after is not None
+    assert 25 < caught.value.retry_after <= 30
     await a.aclose()
     await b.aclose()
