@@ -66,12 +66,17 @@ _CHUNK = 64 * 1024
 
 
 class CallCounter:
-    """Counts the HTTP calls made while it is active (see :func:`counting`)."""
+    """Counts the HTTP calls made while it is active (see :func:`counting`).
 
-    __slots__ = ("calls",)
+    ``unanswered`` counts the attempts that got no answer (connection lost, timeout): the
+    server may have applied such a call, so a bulk run settles it by reading the state.
+    """
+
+    __slots__ = ("calls", "unanswered")
 
     def __init__(self) -> None:
         self.calls = 0
+        self.unanswered = 0
 
 
 _counters: contextvars.ContextVar[tuple[CallCounter, ...]] = contextvars.ContextVar(
@@ -223,6 +228,12 @@ class Transport:
                 headers={"User-Agent": self.user_agent},
                 raise_for_status=False,
             )
+            # aiohttp silently sends an idempotent call (PUT, DELETE) again when a reused
+            # connection drops before the answer; then a change that landed reads as
+            # "already done" and nobody can tell. Retries are this loop's alone, where a
+            # lost answer is counted (CallCounter.unanswered) and settled by the bulk runs.
+            if hasattr(self._own, "_retry_connection"):
+                self._own._retry_connection = False
         return self._own
 
     def open(self) -> None:
@@ -302,6 +313,8 @@ class Transport:
             started = time.perf_counter()
             answer = await self._attempt(client, method, url, params, json_body, headers)
             if isinstance(answer, TransportError):
+                for counter in _counters.get():
+                    counter.unanswered += 1
                 if attempt >= self.retry.max_attempts:
                     raise answer
                 delay = self.retry.backoff(attempt, self._rng)

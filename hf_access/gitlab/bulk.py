@@ -44,10 +44,10 @@ import attrs
 
 from ..core.convert import parse_enum
 from ..core.engine import Engine, Job, Settled
-from ..core.errors import RequestNotFoundError
+from ..core.errors import HfAccessError, RequestNotFoundError
 from ..core.outcomes import BulkProgress, BulkReport, ItemOutcome, Outcome
 from ..core.sansio import Call
-from ..core.transport import Transport
+from ..core.transport import Response, Transport, counting
 from . import wire as _wire
 from ._lookups import Directory
 from .convert import decode_member
@@ -206,6 +206,9 @@ def _check(decisions: Iterable[GitLabDecision]) -> list[GitLabDecision]:
     return out
 
 
+_LOST = "its answer was lost (settled by reading the state)"
+
+
 def _user_id(d: GitLabDecision) -> int | None:
     return d.user if isinstance(d.user, int) else None
 
@@ -263,29 +266,63 @@ class _GitLabExecutor:
             return [await self._approve(d, user_id)]
         return [await self._deny(d, user_id)]
 
+    async def _send(self, call: Call) -> tuple[Response | HfAccessError, bool]:
+        """The answer or the error, and whether an attempt lost its answer (it may have
+        landed: GitLab then answers the retry as if it was already done)."""
+        with counting() as counter:
+            try:
+                return await self.transport.send(call), counter.unanswered > 0
+            except HfAccessError as exc:
+                return exc, counter.unanswered > 0
+
     async def _approve(self, d: GitLabDecision, user_id: int) -> Settled:
-        try:
-            response = await self.transport.send(_call(d, user_id))
-        except (RequestNotFoundError, AlreadyMemberError) as exc:
+        answer, lost = await self._send(_call(d, user_id))
+        if isinstance(answer, RequestNotFoundError | AlreadyMemberError):
             current = await self.directory.member(d.kind, d.target, user_id)
             if current is None:
-                return Settled(Outcome.FAILED, exc, "no access request, and not a member")
-            return Settled(
-                Outcome.UNCHANGED, None, f"already a member ({current.access_level.label})"
-            )
-        member = decode_member(response.json())
+                return Settled(Outcome.FAILED, answer, "no access request, and not a member")
+            level = current.access_level.label
+            if lost:
+                return Settled(Outcome.DONE, None, f"approved as {level}; {_LOST}")
+            return Settled(Outcome.UNCHANGED, None, f"already a member ({level})")
+        if isinstance(answer, HfAccessError):
+            if lost:
+                try:
+                    current = await self.directory.member(d.kind, d.target, user_id)
+                except HfAccessError:
+                    raise answer from None
+                if current is not None:
+                    level = current.access_level.label
+                    return Settled(Outcome.DONE, None, f"approved as {level}; {_LOST}")
+            raise answer
+        member = decode_member(answer.json())
         return Settled(Outcome.DONE, None, f"approved as {member.access_level.label}")
 
     async def _deny(self, d: GitLabDecision, user_id: int) -> Settled:
-        try:
-            await self.transport.send(_call(d, user_id))
-        except RequestNotFoundError as exc:
+        answer, lost = await self._send(_call(d, user_id))
+        if isinstance(answer, RequestNotFoundError):
             current = await self.directory.member(d.kind, d.target, user_id)
             if current is None:
+                if lost:
+                    return Settled(Outcome.DONE, None, f"request denied; {_LOST}")
                 return Settled(Outcome.UNCHANGED, None, "no pending request, and not a member")
             detail = f"no pending request: already a member ({current.access_level.label})"
-            return Settled(Outcome.FAILED, exc, detail)
+            return Settled(Outcome.FAILED, answer, detail)
+        if isinstance(answer, HfAccessError):
+            if lost and await self._request_gone(d, user_id):
+                return Settled(Outcome.DONE, None, f"request denied; {_LOST}")
+            raise answer
         return Settled(Outcome.DONE, None, "request denied")
+
+    async def _request_gone(self, d: GitLabDecision, user_id: int) -> bool:
+        """After a lost answer: is the request no longer pending (and the user no member)?"""
+        try:
+            async for request in self.directory.requests(d.kind, d.target, _wire.MAX_PER_PAGE):
+                if request.id == user_id:
+                    return False
+            return await self.directory.member(d.kind, d.target, user_id) is None
+        except HfAccessError:
+            return False
 
 
 class GitLabBulkRun(Engine[GitLabDecision]):

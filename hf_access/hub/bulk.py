@@ -48,7 +48,7 @@ from ..core.errors import (
 from ..core.outcomes import BulkProgress, Outcome
 from ..core.paging import iter_pages
 from ..core.sansio import Call
-from ..core.transport import Transport
+from ..core.transport import Transport, counting
 from . import wire as _wire
 from .convert import decode_requests
 from .models import Action, RepoType, RequestStatus
@@ -195,6 +195,9 @@ def normalize_decisions(decisions: Iterable[DecisionLike]) -> tuple[list[Decisio
     return out, refs
 
 
+_LOST = "applied; its answer was lost (settled by reading the list)"
+
+
 def _is_missing_route(exc: HfAccessError) -> bool:
     """A 404 that names nothing (no repo, user or request) or a 405: the route does not exist."""
     if isinstance(exc, APIStatusError) and exc.status == 405:
@@ -291,14 +294,17 @@ class _HubExecutor:
         return [await self._single(decisions, job)]
 
     async def _batch(self, decisions: Sequence[Decision], job: Job) -> list[Settled] | list[Job]:
-        try:
-            response = await self.transport.send(self.call(decisions, job))
-        except HfAccessError as exc:
-            if not _is_missing_route(exc):
-                raise
-            # An older Hub without the batch route: one handle call per user from now on.
-            self.support.available = False
-            return [Job([i]) for i in job.indices]
+        with counting() as counter:
+            try:
+                response = await self.transport.send(self.call(decisions, job))
+            except HfAccessError as exc:
+                if _is_missing_route(exc):
+                    # An older Hub without the batch route: one handle call per user from now on.
+                    self.support.available = False
+                    return [Job([i]) for i in job.indices]
+                if not counter.unanswered:
+                    raise
+                return await self._settle_lost(decisions, job, exc)
         results = _wire.decode_batch(response.json(), [self.refs[i] for i in job.indices])
         return [
             Settled(Outcome.DONE)
@@ -307,18 +313,52 @@ class _HubExecutor:
             for result in results
         ]
 
+    async def _settle_lost(
+        self, decisions: Sequence[Decision], job: Job, error: HfAccessError
+    ) -> list[Settled]:
+        """A batch failed after an attempt lost its answer (the Hub may have applied it):
+        read the target list once and report ``done`` the users on it; if none is, the
+        call did not land and ``error`` is raised as it would have been."""
+        first = decisions[job.indices[0]]
+        try:
+            there = await self._names_on(first.repo_type, first.repo_id, first.action.target_status)
+        except HfAccessError:
+            raise error from None
+        landed = [self.refs[i].label in there for i in job.indices]
+        if not any(landed):
+            raise error
+        return [
+            Settled(Outcome.DONE, None, _LOST) if ok else Settled(Outcome.FAILED, error)
+            for ok in landed
+        ]
+
     async def _single(self, decisions: Sequence[Decision], job: Job) -> Settled:
         d = decisions[job.indices[0]]
-        try:
-            await self.transport.send(self.call(decisions, job))
-        except AlreadyHasAccessError:
+        ref = self.refs[job.indices[0]]
+        with counting() as counter:
+            try:
+                await self.transport.send(self.call(decisions, job))
+                failure: HfAccessError | None = None
+            except HfAccessError as exc:
+                failure = exc
+        if failure is None:
+            return Settled(Outcome.DONE)
+        # An attempt that lost its answer may have landed; the retry then finds it done.
+        lost = counter.unanswered > 0
+        if isinstance(failure, AlreadyHasAccessError):
+            if lost:
+                return Settled(Outcome.DONE, None, _LOST)
             return Settled(Outcome.UNCHANGED, None, "already has access")
-        except RequestNotFoundError as exc:
+        if isinstance(failure, RequestNotFoundError):
             # The Hub's 404 means "no request" *or* "already in that status": ask the list.
-            if await self._already_there(d, self.refs[job.indices[0]]):
+            if await self._already_there(d, ref):
+                if lost:
+                    return Settled(Outcome.DONE, None, _LOST)
                 return Settled(Outcome.UNCHANGED, None, f"already {d.action.target_status.value}")
-            return Settled(Outcome.FAILED, exc)
-        return Settled(Outcome.DONE)
+            return Settled(Outcome.FAILED, failure)
+        if lost and await self._already_there(d, ref):
+            return Settled(Outcome.DONE, None, _LOST)
+        raise failure
 
     async def _already_there(self, d: Decision, ref: UserRef) -> bool:
         """Is the user on the list of the status the decision wants? (searched by name)"""

@@ -115,6 +115,12 @@ class GitLabApp:
                 raise FakeGitLabError(401, UNAUTHORIZED)
             else:
                 response = await handler(request)
+                if route is not None and state.drops_after.get(route, 0) > 0:
+                    # Applied, then the answer is lost: the client cannot tell it landed.
+                    state.drops_after[route] -= 1
+                    if request.transport is not None:
+                        request.transport.abort()
+                    return web.Response(status=500)  # never sent
         except FakeGitLabError as error:
             response = _error(error)
         except web.HTTPException as exc:

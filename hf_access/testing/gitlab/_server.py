@@ -145,6 +145,11 @@ class FakeGitLab(LocalServer):
         """Answer the next ``times`` calls of ``route`` (e.g. ``"approve"``) with ``status``."""
         self._state.faults.setdefault(route, []).extend([status] * times)
 
+    def drop_after_next(self, route: str, times: int = 1) -> None:
+        """Handle the next ``times`` calls of ``route`` (their change is applied), then close
+        the connection without answering: the answer is lost after GitLab acted."""
+        self._state.drops_after[route] = self._state.drops_after.get(route, 0) + times
+
     @property
     def counters(self) -> Counter[str]:
         """Calls per route name: ``list_requests``, ``request_access``, ``approve``, ``deny``,

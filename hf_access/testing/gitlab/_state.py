@@ -117,6 +117,7 @@ class GitLabState:
         self._paths: dict[tuple[str, str], FakeTarget] = {}
         self._windows: dict[str, tuple[float, int]] = {}
         self.faults: dict[str, list[int]] = {}
+        self.drops_after: dict[str, int] = {}  # route -> answers to lose after applying
         self.counters: Counter[str] = Counter()
         self.statuses: Counter[int] = Counter()
 
