@@ -68,8 +68,8 @@ _CHUNK = 64 * 1024
 class CallCounter:
     """Counts the HTTP calls made while it is active (see :func:`counting`).
 
-    ``unanswered`` counts the attempts that got no answer (connection lost, timeout): the
-    server may have applied such a call, so a bulk run settles it by reading the state.
+    ``unanswered`` counts the attempts that got no answer (connection lost, timeout; not a
+    connection that could not be opened): the server may have applied such a call, so a bulk run settles it by reading the state.
     """
 
     __slots__ = ("calls", "unanswered")
@@ -313,8 +313,9 @@ class Transport:
             started = time.perf_counter()
             answer = await self._attempt(client, method, url, params, json_body, headers)
             if isinstance(answer, TransportError):
-                for counter in _counters.get():
-                    counter.unanswered += 1
+                if not answer.unreachable:  # sent, maybe applied; a refused one never was
+                    for counter in _counters.get():
+                        counter.unanswered += 1
                 if attempt >= self.retry.max_attempts:
                     raise answer
                 delay = self.retry.backoff(attempt, self._rng)
