@@ -50,7 +50,7 @@ from ..core.convert import format_time
 from ..core.errors import HfAccessError, RequestNotFoundError, UserNotFoundError
 from ..core.filelock import FileLock
 from ..hub.bulk import Decision
-from ..hub.models import Action, RepoType
+from ..hub.models import Action, RepoType, RequestStatus
 from ..hub.watch import FATAL, Watcher, WatchEvent, WatchState
 from ..hub.wire import user_label
 from .coordination import Coordinator, NotLeading, Term, event_id
@@ -76,8 +76,10 @@ class AuditRecord:
     """One decision, as written to the audit log.
 
     ``outcome``: ``ok`` (the Hub applied it), ``error`` (see ``error``), ``held`` (nothing
-    sent), ``dry_run`` (would have been sent) or ``recovered`` (sent by a leader replica that
-    died before logging it; its successor found the request decided).
+    sent), ``dry_run`` (would have been sent) or ``recovered`` (sent by a process or a leader
+    replica that died before logging the outcome; the next one found the request decided).
+    In the file, an ``intent`` line is written (and fsync-ed) before each decision is sent,
+    and its outcome line after: an intent with no outcome is settled on restart.
     """
 
     time: datetime
@@ -144,6 +146,31 @@ class PassReport:
         )
 
 
+def _intent_key(line: dict[str, Any]) -> tuple[Any, ...]:
+    return (line.get("repo_type"), line.get("repo"), line.get("request_id"), line.get("user"))
+
+
+def _open_intents(path: Path) -> list[dict[str, Any]]:
+    """The intent lines of an audit log that no outcome line follows (in order)."""
+    open_: dict[tuple[Any, ...], dict[str, Any]] = {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    for raw in text.splitlines():
+        try:
+            line = json.loads(raw)
+        except ValueError:
+            continue  # a line torn by a kill: not an outcome either
+        if not isinstance(line, dict) or line.get("dry_run"):
+            continue
+        if line.get("outcome") == "intent":
+            open_[_intent_key(line)] = line
+        else:
+            open_.pop(_intent_key(line), None)
+    return list(open_.values())
+
+
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -199,6 +226,7 @@ class AutoApprover:
         self.recheck_held, self.on_record, self._now = recheck_held, on_record, now
         self._limit = asyncio.Semaphore(concurrency)
         self._concurrency = concurrency
+        self._intents_settled = dry_run or self.audit_log is None
         if state_file and not dry_run:  # one process per state file, before reading it
             FileLock(state_file).acquire()  # held until the process ends (shared in it)
         state = WatchState.load(state_file) if state_file else None
@@ -243,6 +271,7 @@ class AutoApprover:
         term = self._term
         if term is not None:
             term.check()
+        restored = [] if self._intents_settled else await self._settle_intents()
         events = await self.watcher.poll(force=force)
         verdicts = await asyncio.gather(*(self._evaluate(e) for e in events))
         done: dict[int, tuple[AuditRecord, bool]] = {}  # event index -> (record, revisit)
@@ -254,6 +283,7 @@ class AutoApprover:
             shown = [self._recovered(item) for item in recovered]
             shown += [done[i][0] for i in sorted(done) if not _quiet(events[i], done[i][0])]
             self._write(shown)
+            shown[:0] = restored  # written already, when they were settled
             for i, (_, keep) in done.items():
                 (self.watcher.revisit if keep else self.watcher.done)(events[i])
             self.watcher.save()
@@ -299,6 +329,9 @@ class AutoApprover:
         if self._term is not None:  # a fenced record of what is about to be sent
             items = [self._intent_item(events[i], verdicts[i]) for i in sent]
             intents.append(await self._term.begin(items))
+        # The intent is on disk before anything is sent; the outcome follows the call, so
+        # every decision the Hub applied has a line even if this process dies in between.
+        self._write([self._record(events[i], verdicts[i], "intent", quiet=True) for i in sent])
         run = self.hub.start_bulk(decisions, concurrency=self._concurrency)
         try:
             report = await run
@@ -325,7 +358,13 @@ class AutoApprover:
             raise fatal
 
     def _record(
-        self, event: WatchEvent, verdict: Verdict, outcome: str, error: str | None = None
+        self,
+        event: WatchEvent,
+        verdict: Verdict,
+        outcome: str,
+        error: str | None = None,
+        *,
+        quiet: bool = False,
     ) -> AuditRecord:
         request = event.request
         record = AuditRecord(
@@ -341,9 +380,47 @@ class AutoApprover:
             error,
             self.dry_run,
         )
-        if self.on_record is not None and not _quiet(event, record):
+        if self.on_record is not None and not quiet and not _quiet(event, record):
             self.on_record(record)
         return record
+
+    async def _settle_intents(self) -> list[AuditRecord]:
+        """Intents of an earlier process with no outcome line (it died between the call and
+        the audit): read each target list once, and log them ``recovered`` when the Hub shows
+        the decision applied, ``error`` otherwise (the request is decided again while it is
+        pending, since the position was not saved either)."""
+        open_ = _open_intents(self.audit_log) if self.audit_log is not None else []
+        self._intents_settled = True
+        lists: dict[tuple[RepoType, str, RequestStatus], set[str]] = {}
+        records: list[AuditRecord] = []
+        for item in open_:
+            rtype, decision = RepoType(item["repo_type"]), PolicyDecision(item["decision"])
+            status = _ACTION[decision].target_status
+            where = (rtype, str(item["repo"]), status)
+            if where not in lists:
+                listed = await self.hub.list_requests(where[1], status, repo_type=rtype)
+                lists[where] = {r.request_id for r in listed if r.request_id} | {
+                    f"user:{r.username}" for r in listed if r.username
+                }
+            found = lists[where]
+            applied = item.get("request_id") in found or f"user:{item.get('user')}" in found
+            record = AuditRecord(
+                self._now(),
+                str(item["repo"]),
+                rtype,
+                item.get("user"),
+                item.get("request_id"),
+                decision,
+                item.get("reason"),
+                item.get("rule"),
+                "recovered" if applied else "error",
+                None if applied else "not applied before a restart: decided again if pending",
+            )
+            if self.on_record is not None:
+                self.on_record(record)
+            records.append(record)
+        self._write(records)  # at once: a kill later in this pass does not undo them
+        return records
 
     @staticmethod
     def _intent_item(event: WatchEvent, verdict: Verdict) -> dict[str, Any]:
