@@ -276,3 +276,22 @@ def test_confirmation_counts_decisions_over_repos(
     result = run("accept", "--repo", REPO, "--repo", "acme/other", *names, input="n\n")
     assert result.exit_code == 1
     assert "accept 60 users on 2 repo(s) (acme/model, acme/other; 120 decisions)" in result.stderr
+
+
+def test_a_journal_in_use_by_another_process_is_one_line_and_nothing_is_sent(
+    run: Cli, tmp_path: Path
+) -> None:
+    from hf_access.core.journal import Journal
+
+    journal = tmp_path / "run.jsonl"
+    holder = Journal(journal, kind="hub")
+    holder.open()  # stands for another process: the lock is exclusive
+    try:
+        run.hub.reset_counters()
+        result = run("accept", REPO, "user-000000", "--journal", str(journal))
+    finally:
+        holder.close()
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.count("\n") == 1
+    assert "run.jsonl is in use by process" in result.stderr
+    assert run.hub.counters.calls == {}
