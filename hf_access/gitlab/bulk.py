@@ -207,6 +207,10 @@ def _check(decisions: Iterable[GitLabDecision]) -> list[GitLabDecision]:
 
 
 _LOST = "its answer was lost (settled by reading the state)"
+_UNKNOWN = (
+    "its answer was lost and the state could not be read: it may have been applied "
+    "(a rerun settles it)"
+)
 
 
 def _user_id(d: GitLabDecision) -> int | None:
@@ -289,8 +293,8 @@ class _GitLabExecutor:
             if lost:
                 try:
                     current = await self.directory.member(d.kind, d.target, user_id)
-                except HfAccessError:
-                    raise answer from None
+                except HfAccessError:  # cannot tell: say so rather than guess
+                    return Settled(Outcome.FAILED, answer, _UNKNOWN)
                 if current is not None:
                     level = current.access_level.label
                     return Settled(Outcome.DONE, None, f"approved as {level}; {_LOST}")
@@ -309,20 +313,25 @@ class _GitLabExecutor:
             detail = f"no pending request: already a member ({current.access_level.label})"
             return Settled(Outcome.FAILED, answer, detail)
         if isinstance(answer, HfAccessError):
-            if lost and await self._request_gone(d, user_id):
-                return Settled(Outcome.DONE, None, f"request denied; {_LOST}")
+            if lost:
+                gone = await self._request_gone(d, user_id)
+                if gone:
+                    return Settled(Outcome.DONE, None, f"request denied; {_LOST}")
+                if gone is None:  # cannot tell: say so rather than guess
+                    return Settled(Outcome.FAILED, answer, _UNKNOWN)
             raise answer
         return Settled(Outcome.DONE, None, "request denied")
 
-    async def _request_gone(self, d: GitLabDecision, user_id: int) -> bool:
-        """After a lost answer: is the request no longer pending (and the user no member)?"""
+    async def _request_gone(self, d: GitLabDecision, user_id: int) -> bool | None:
+        """After a lost answer: is the request no longer pending (and the user no member)?
+        None when the state could not be read."""
         try:
             async for request in self.directory.requests(d.kind, d.target, _wire.MAX_PER_PAGE):
                 if request.id == user_id:
                     return False
             return await self.directory.member(d.kind, d.target, user_id) is None
         except HfAccessError:
-            return False
+            return None
 
 
 class GitLabBulkRun(Engine[GitLabDecision]):

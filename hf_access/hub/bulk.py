@@ -196,6 +196,10 @@ def normalize_decisions(decisions: Iterable[DecisionLike]) -> tuple[list[Decisio
 
 
 _LOST = "applied; its answer was lost (settled by reading the list)"
+_UNKNOWN = (
+    "its answer was lost and the list could not be read: it may have been applied "
+    "(a rerun settles it)"
+)
 
 
 def _is_missing_route(exc: HfAccessError) -> bool:
@@ -322,8 +326,8 @@ class _HubExecutor:
         first = decisions[job.indices[0]]
         try:
             there = await self._names_on(first.repo_type, first.repo_id, first.action.target_status)
-        except HfAccessError:
-            raise error from None
+        except HfAccessError:  # cannot tell: say so rather than guess
+            return [Settled(Outcome.FAILED, error, _UNKNOWN) for _ in job.indices]
         landed = [self.refs[i].label in there for i in job.indices]
         if not any(landed):
             raise error
@@ -351,19 +355,25 @@ class _HubExecutor:
             return Settled(Outcome.UNCHANGED, None, "already has access")
         if isinstance(failure, RequestNotFoundError):
             # The Hub's 404 means "no request" *or* "already in that status": ask the list.
-            if await self._already_there(d, ref):
+            there = await self._already_there(d, ref)
+            if there:
                 if lost:
                     return Settled(Outcome.DONE, None, _LOST)
                 return Settled(Outcome.UNCHANGED, None, f"already {d.action.target_status.value}")
-            return Settled(Outcome.FAILED, failure)
-        if lost and await self._already_there(d, ref):
-            return Settled(Outcome.DONE, None, _LOST)
+            return Settled(Outcome.FAILED, failure, _UNKNOWN if lost and there is None else None)
+        if lost:
+            there = await self._already_there(d, ref)
+            if there:
+                return Settled(Outcome.DONE, None, _LOST)
+            if there is None:  # cannot tell: say so rather than guess
+                return Settled(Outcome.FAILED, failure, _UNKNOWN)
         raise failure
 
-    async def _already_there(self, d: Decision, ref: UserRef) -> bool:
-        """Is the user on the list of the status the decision wants? (searched by name)"""
+    async def _already_there(self, d: Decision, ref: UserRef) -> bool | None:
+        """Is the user on the list of the status the decision wants? (searched by name;
+        None when that cannot be told: the list could not be read, or no name to search)"""
         if ref.kind != "user":
-            return False
+            return None
         first = _wire.list_call(d.repo_type, d.repo_id, d.action.target_status, search=ref.value)
         try:
             async for page in iter_pages(
@@ -372,7 +382,7 @@ class _HubExecutor:
                 if any(request.username == ref.value for request in page.items):
                     return True
         except HfAccessError:
-            return False
+            return None
         return False
 
 
