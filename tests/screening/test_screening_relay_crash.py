@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import standardwebhooks
 
+from hf_access.screening._outbox import Outbox
 from hf_access.testing import FakeHub
 
 SECRET = "whsec_" + "c2VjcmV0LWZvci10aGUta2lsbC10ZXN0LTAxMjM0NQ=="
@@ -92,6 +93,14 @@ def start_relay(hub: FakeHub, sink: Sink, outbox: Path, home: Path) -> subproces
 
 
 @pytest.mark.slow
+def _pending(outbox: Path) -> int:
+    box = Outbox(outbox)
+    try:
+        return box.stats().pending
+    finally:
+        box.close()
+
+
 def test_kill_9_at_random_points_loses_nothing(sink: Sink, tmp_path: Path) -> None:
     rng = random.Random(2026)
     outbox = tmp_path / "relay.db"
@@ -136,7 +145,9 @@ def test_kill_9_at_random_points_loses_nothing(sink: Sink, tmp_path: Path) -> No
             wanted = set(asked)
             while time.monotonic() < deadline:  # bounded: the relay catches up, or we fail
                 got = {(e["data"]["repo_id"], e["data"]["user"]) for _, e in sink.snapshot()}  # type: ignore[index]
-                if got >= wanted:
+                # Delivered at the receiver is not yet marked so in the outbox: wait for both,
+                # so the kill below cannot fall between a delivery and its mark.
+                if got >= wanted and _pending(outbox) == 0:
                     break
                 assert relay.poll() is None, relay.stderr.read() if relay.stderr else ""
                 time.sleep(0.05)
