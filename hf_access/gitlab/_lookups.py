@@ -12,7 +12,13 @@ from collections.abc import AsyncIterator
 
 import attrs
 
-from ..core.errors import HfAccessWarning, NotFoundError, RepoNotFoundError, UserNotFoundError
+from ..core.errors import (
+    HfAccessWarning,
+    NotFoundError,
+    RepoNotFoundError,
+    TransportError,
+    UserNotFoundError,
+)
 from ..core.paging import iter_pages
 from ..core.transport import Transport
 from . import wire as _wire
@@ -30,6 +36,12 @@ class Directory:
 
     transport: Transport
     names: NameCache = attrs.Factory(NameCache)
+    # Per target: how many reads of its list were tried, and the last one's failure when the
+    # server could not be reached (shared with the tasks that waited for that read).
+    _reads: dict[tuple[TargetKind, str], int] = attrs.field(factory=dict, init=False)
+    _unreachable: dict[tuple[TargetKind, str], TransportError] = attrs.field(
+        factory=dict, init=False
+    )
 
     async def requests(
         self, kind: TargetKind, target: str, per_page: int
@@ -97,8 +109,24 @@ class Directory:
     async def load_requesters(self, kind: TargetKind, target: Target) -> None:
         """Read the target's request list once (cached), so names resolve without look-ups."""
         where = (kind, _wire.validate_target(target))
+        tried = self._reads.get(where, 0)
         async with self.names.lock(where):
-            if not self.names.is_complete(where):
+            if self.names.is_complete(where):
+                return
+            failure = self._unreachable.get(where)
+            if failure is not None and self._reads.get(where, 0) != tried:
+                # The read this task waited for found the server unreachable (after its
+                # retries): fail now instead of retrying it once more per waiting task.
+                shared = type(failure)(str(failure))
+                shared.unreachable = True
+                raise shared
+            self._reads[where] = self._reads.get(where, 0) + 1
+            self._unreachable.pop(where, None)
+            try:
                 async for _ in self.requests(kind, where[1], _wire.DEFAULT_PER_PAGE):
                     pass
-                self.names.mark_complete(where)
+            except TransportError as exc:
+                if exc.unreachable:
+                    self._unreachable[where] = exc
+                raise
+            self.names.mark_complete(where)
