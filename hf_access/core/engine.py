@@ -245,14 +245,19 @@ class Engine(Generic[D]):
                 self._wake.clear()
                 await self._wake.wait()  # a busy worker may requeue jobs
                 continue
+            if self._unanswered and self._busy:
+                # A call could not connect: start nothing new while others are in flight; one
+                # job at a time until a call gets an answer (or the run stops as unreachable).
+                self._wake.clear()
+                await self._wake.wait()
+                continue
             job = queue.popleft()
             self._busy += 1
             try:
                 await self._run_job(queue, job)
             finally:
                 self._busy -= 1
-                if self._busy == 0 and not queue:
-                    self._wake.set()
+                self._wake.set()  # idle workers look again: the queue or the rules changed
 
     async def _run_job(self, queue: deque[Job], job: Job) -> None:
         scope = self._executor.scope(self._decisions[job.indices[0]])

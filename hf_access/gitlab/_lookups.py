@@ -36,8 +36,8 @@ class Directory:
 
     transport: Transport
     names: NameCache = attrs.Factory(NameCache)
-    # Per target: how many reads of its list were tried, and the last one's failure when the
-    # server could not be reached (shared with the tasks that waited for that read).
+    # Per target: how many reads of its list have ended, and the last one's failure when the
+    # server could not be reached (shared with the tasks that waited while it ran).
     _reads: dict[tuple[TargetKind, str], int] = attrs.field(factory=dict, init=False)
     _unreachable: dict[tuple[TargetKind, str], TransportError] = attrs.field(
         factory=dict, init=False
@@ -120,7 +120,6 @@ class Directory:
                 shared = type(failure)(str(failure))
                 shared.unreachable = True
                 raise shared
-            self._reads[where] = self._reads.get(where, 0) + 1
             self._unreachable.pop(where, None)
             try:
                 async for _ in self.requests(kind, where[1], _wire.DEFAULT_PER_PAGE):
@@ -129,4 +128,6 @@ class Directory:
                 if exc.unreachable:
                     self._unreachable[where] = exc
                 raise
+            finally:
+                self._reads[where] = self._reads.get(where, 0) + 1  # reads that ended
             self.names.mark_complete(where)

@@ -400,7 +400,9 @@ async def test_a_bulk_run_against_a_closed_port_stops_early(vt: VirtualTime) -> 
     assert "unreachable" in report.stopped
     counts = {o: sum(1 for i in report.items if i.outcome is o) for o in Outcome}
     assert counts[Outcome.NOT_ATTEMPTED] >= 900
-    assert report.calls <= 100
+    # Once a call could not connect no new one starts while others are in flight: the first
+    # wave (16 users, 5 attempts each) is all it costs.
+    assert report.calls <= 16 * 5
 
 
 async def test_accept_without_batch_against_a_closed_port_stops_early(vt: VirtualTime) -> None:
