@@ -277,6 +277,8 @@ async def test_a_body_over_the_limit_raises_a_typed_error(vt: VirtualTime) -> No
     async with serve(handler) as server, hub_at(server.url, vt, max_body_size=1024 * 1024) as hub:
         with pytest.raises(ResponseTooLargeError, match="max_body_size"):
             await hub.list_pending(REPO)
+        assert isinstance(hub.limiter, RateLimiter)
+        assert hub.limiter.in_flight == 0  # the slot came back
     assert len(server.hits) == 1  # not retried
 
 
@@ -352,6 +354,8 @@ async def test_a_redirect_to_a_malformed_url_is_an_unsafe_link_error(
     async with serve(handler) as server, hub_at(server.url, vt) as hub:
         with pytest.raises(UnsafeLinkError, match="malformed"):
             await hub.list_pending(REPO)
+        assert isinstance(hub.limiter, RateLimiter)
+        assert hub.limiter.in_flight == 0
     assert len(server.hits) == 1
 
 
