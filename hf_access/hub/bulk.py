@@ -265,7 +265,10 @@ class _HubExecutor:
     async def _names_on(self, repo_type: RepoType, repo_id: str, status: RequestStatus) -> set[str]:
         names: set[str] = set()
         first = _wire.list_call(repo_type, repo_id, status)
-        async for page in iter_pages(self.transport.send, first, decode_requests, _wire.next_link):
+        pages = iter_pages(
+            self.transport.send, first, decode_requests, _wire.next_link, prefetch=True
+        )
+        async for page in pages:
             names.update(r.username or f"request:{r.request_id}" for r in page.items)
         return names
 
@@ -417,6 +420,8 @@ class BulkRun(Engine[Decision]):
             clock=clock,
             kind="hub",
         )
+        if not opts["dry_run"]:
+            transport.make_room(opts["concurrency"])  # the pool sized from the concurrency
 
 
 _DEFAULTS: BulkOptions = {

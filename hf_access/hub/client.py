@@ -24,8 +24,6 @@ from ..core.paging import iter_pages
 from ..core.sansio import Call, parse_ratelimit
 from ..core.transport import Transport
 from . import config as _config
-from . import inbox as _inbox
-from . import sync as _sync
 from . import wire as _wire
 from .bulk import (
     BatchSupport,
@@ -38,7 +36,6 @@ from .bulk import (
 )
 from .convert import decode_gating, decode_report, decode_requests
 from .errors import error_from_response
-from .inbox import InboxRow
 from .models import (
     AccessRequest,
     Action,
@@ -49,12 +46,14 @@ from .models import (
     RepoType,
     RequestStatus,
 )
-from .sync import AccessPlan, AccessSource, RemoveMode
-from .watch import Watcher, WatchOptions
 from .wire import UserArg, UserRef
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
+
+    from .inbox import InboxRow
+    from .sync import AccessPlan, AccessSource, RemoveMode
+    from .watch import Watcher, WatchOptions
 
 __all__ = ["AccessSession"]
 
@@ -140,7 +139,9 @@ class AccessSession(SessionBase):
         return self._items(call, page_size or _wire.MAX_PAGE)
 
     async def _items(self, call: Call, full: int) -> AsyncIterator[AccessRequest]:
-        async for page in iter_pages(self._send, call, decode_requests, _wire.next_link):
+        async for page in iter_pages(
+            self._send, call, decode_requests, _wire.next_link, prefetch=True
+        ):
             for item in page.items:
                 yield item
             if page.next_url is None and len(page.items) >= full:
@@ -348,6 +349,8 @@ class AccessSession(SessionBase):
 
         Reading the lists costs one call per 1,000 entries per status.
         """
+        from . import sync as _sync  # imported on first use: import hf_access stays cheap
+
         return await _sync.plan_access(
             self,
             repo_id,
@@ -375,6 +378,8 @@ class AccessSession(SessionBase):
 
         A plan in sync sends nothing. Options are those of :meth:`start_bulk`.
         """
+        from . import sync as _sync
+
         return await _sync.apply_plan(
             self,
             plan,
@@ -402,6 +407,8 @@ class AccessSession(SessionBase):
         admin or write (``GET /api/whoami-v2``). Arguments are checked now. See
         :mod:`hf_access.hub.inbox` for what each figure counts and what it costs.
         """
+        from . import inbox as _inbox
+
         return _inbox.inbox(
             self, namespaces, repo_types=repo_types, concurrency=concurrency, now=now
         )
@@ -421,6 +428,8 @@ class AccessSession(SessionBase):
         (``statuses``, ``repo_type``, ``interval``, ``max_interval``, ``include_existing``,
         ``state_file``, ...).
         """
+        from .watch import Watcher  # imported on first use: import hf_access stays cheap
+
         return Watcher(self, repo_ids, **options)
 
     # -- bulk -----------------------------------------------------------------------------------

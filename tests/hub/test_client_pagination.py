@@ -119,15 +119,16 @@ async def test_iterator_is_lazy(hub: AccessSession, mocked: aioresponses) -> Non
     assert request_urls(mocked) == []  # nothing sent before the first item is asked for
     first = await iterator.__anext__()
     assert first.username == "user0000"
-    assert request_urls(mocked) == urls[:1]
+    # One page ahead at most: the next page is asked for while this one is decoded.
+    assert request_urls(mocked) == urls[:2]
     for _ in range(9):
         await iterator.__anext__()
-    assert request_urls(mocked) == urls[:1]  # the page is used up, the next is not asked yet
+    assert request_urls(mocked) == urls[:2]  # the page is used up; no further page asked yet
     eleventh = await iterator.__anext__()
     assert eleventh.username == "user0010"
-    assert request_urls(mocked) == urls[:2]
+    assert request_urls(mocked) == urls[:3]
     await iterator.aclose()  # type: ignore[attr-defined]
-    assert request_urls(mocked) == urls[:2]
+    assert request_urls(mocked) == urls[:3]
 
 
 @pytest.mark.parametrize(
