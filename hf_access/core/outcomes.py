@@ -3,6 +3,8 @@
 >>> report = BulkReport(items=(), calls=0, elapsed=0.0)
 >>> report.summary()
 '0 decisions: 0 done, 0 unchanged, 0 failed, 0 not attempted; 0 calls in 0.0s'
+>>> report
+<BulkReport 0 items: done=0, unchanged=0, failed=0, not_attempted=0; calls=0, elapsed=0.0s>
 """
 
 from __future__ import annotations
@@ -135,6 +137,24 @@ class BulkReport(Generic[D]):
     stopped: str | None = None
     plan: tuple[PlannedCall, ...] = ()
 
+    def __repr__(self) -> str:
+        # Counts, not items: a report of 100,000 decisions would otherwise print megabytes
+        # (and an interpreter may build that repr on its own, e.g. for a value left on exit).
+        counts = self._counts()
+        figures = ", ".join(f"{outcome.value}={counts[outcome]}" for outcome in Outcome)
+        plan = f", plan={len(self.plan)} calls" if self.plan else ""
+        stopped = f", stopped={self.stopped!r}" if self.stopped else ""
+        return (
+            f"<BulkReport {len(self.items)} items: {figures}; calls={self.calls}, "
+            f"elapsed={self.elapsed:.1f}s{stopped}{plan}>"
+        )
+
+    def _counts(self) -> dict[Outcome, int]:
+        counts = dict.fromkeys(Outcome, 0)
+        for item in self.items:
+            counts[item.outcome] += 1
+        return counts
+
     def count(self, outcome: Outcome) -> int:
         return sum(1 for item in self.items if item.outcome is outcome)
 
@@ -164,9 +184,11 @@ class BulkReport(Generic[D]):
 
     def summary(self) -> str:
         """``5000 decisions: 4990 done, 10 unchanged, 0 failed, 0 not attempted; 51 calls in 2.3s``"""
+        counts = self._counts()
         text = (
-            f"{len(self.items)} decisions: {self.done} done, {self.unchanged} unchanged, "
-            f"{self.failed} failed, {self.not_attempted} not attempted; "
+            f"{len(self.items)} decisions: {counts[Outcome.DONE]} done, "
+            f"{counts[Outcome.UNCHANGED]} unchanged, {counts[Outcome.FAILED]} failed, "
+            f"{counts[Outcome.NOT_ATTEMPTED]} not attempted; "
             f"{self.calls} call{'' if self.calls == 1 else 's'} in {self.elapsed:.1f}s"
         )
         if self.stopped:

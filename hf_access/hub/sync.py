@@ -204,6 +204,11 @@ class AccessPlan:
     def __len__(self) -> int:
         return len(self.changes)
 
+    def __repr__(self) -> str:
+        # Counts, not user lists: a plan for a large repo holds thousands of names.
+        figures = ", ".join(f"{name}={value}" for name, value in self.counts().items())
+        return f"<AccessPlan {self.repo_type.value}:{self.repo_id} {figures}>"
+
     @property
     def in_sync(self) -> bool:
         """Nothing to change: applying the plan sends nothing."""

@@ -129,6 +129,9 @@ class PassReport:
     elapsed: float
     rechecked: int = 0
 
+    def __repr__(self) -> str:
+        return f"<PassReport {self.summary()}>"  # counts, not the audit records
+
     def count(self, decision: PolicyDecision) -> int:
         return sum(1 for r in self.records if r.decision is decision)
 
