@@ -16,6 +16,7 @@ import json
 import logging
 import random
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urljoin
@@ -33,6 +34,7 @@ from .errors import (
     APITimeoutError,
     ConfigurationError,
     DecodeError,
+    HfAccessWarning,
     ResponseTooLargeError,
     SessionClosedError,
     TransportError,
@@ -239,6 +241,33 @@ class Transport:
     def open(self) -> None:
         """Create the pool now (it is otherwise created by the first call)."""
         self._client()
+
+    def make_room(self, calls: int) -> None:
+        """Let ``calls`` requests be in flight at once (a bulk run's ``concurrency``).
+
+        The session's own pool grows to that size; a borrowed ``aiohttp.ClientSession`` is
+        never changed, and a warning says when its pool is the smaller bound.
+        """
+        if self._borrowed is not None:
+            connector = self._borrowed.connector
+            limit = connector.limit if connector is not None else 0
+            if 0 < limit < calls:
+                warnings.warn(
+                    f"the aiohttp.ClientSession given to this session allows {limit} "
+                    f"connections: at most {limit} of the {calls} concurrent calls asked for "
+                    f"run at once (give it a TCPConnector(limit={calls}) or more)",
+                    HfAccessWarning,
+                    stacklevel=3,
+                )
+            return
+        if calls <= self.connection_limit:
+            return
+        self.connection_limit = calls
+        own = self._own.connector if self._own is not None else None
+        if own is not None and 0 < own.limit < calls:
+            # Our own pool, already open: aiohttp has no public resize, and this attribute is
+            # what its connector checks on every acquire.
+            own._limit = calls
 
     async def aclose(self) -> None:
         """Close the pool if this transport created it; a borrowed one is left open."""

@@ -364,6 +364,8 @@ class GitLabBulkRun(Engine[GitLabDecision]):
             clock=clock,
             kind="gitlab",
         )
+        if not opts["dry_run"]:
+            transport.make_room(opts["concurrency"])  # the pool sized from the concurrency
 
 
 _DEFAULTS: GitLabBulkOptions = {
