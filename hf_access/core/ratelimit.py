@@ -178,6 +178,10 @@ class RateLimiter:
             longer wait raises :class:`~hf_access.RateLimitError` at once, with the wait in
             ``retry_after`` (None: no cap). A session's own limiter takes the retry policy's
             ``max_rate_limit_wait``.
+        check_quota: with ``quota`` given, probe all the same: the first answer says how much
+            of the window is left (another client of the token may have spent part of it), and
+            the server's count wins over the quota from then on. Sessions create their limiter
+            this way.
 
     Values from headers outside sane bounds are ignored (see :func:`sane_info`), and rolling
     to the current window takes constant time however long the limiter sat idle.
@@ -192,6 +196,7 @@ class RateLimiter:
         reset_margin: float = 0.5,
         probe_first: bool = True,
         max_wait: float | None = DEFAULT_MAX_WAIT,
+        check_quota: bool = False,
     ) -> None:
         if max_wait is not None and not (max_wait >= 0):
             raise ValueError("max_wait must be a number of seconds >= 0, or None")
@@ -208,7 +213,7 @@ class RateLimiter:
         self._confirmed = False
         self._paused_until = 0.0
         self._in_flight = 0
-        self._learned = quota is not None or not probe_first
+        self._learned = not probe_first or (quota is not None and not check_quota)
         self._probing = False
         self._probe_done: asyncio.Event | None = None
         self.stats = LimiterStats()

@@ -188,6 +188,7 @@ class Transport:
                 clock=options.clock,
                 sleep=options.sleep,
                 max_wait=options.retry.max_rate_limit_wait,
+                check_quota=True,
             )
         )
         self.max_body_size = options.max_body_size

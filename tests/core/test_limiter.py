@@ -372,3 +372,21 @@ async def test_after_a_short_pause_the_servers_count_is_believed(vt: Any) -> Non
     limiter.release(RateLimitInfo(remaining=3, reset_after=190.0))
     assert limiter.remaining is not None
     assert limiter.remaining <= 3
+
+
+async def test_a_checked_quota_sends_one_call_first_and_believes_the_servers_count(
+    vt: Any,
+) -> None:
+    # A session's limiter: the quota is given, but another client may have spent most of the
+    # window already; only the first answer can tell.
+    limiter = _limiter(vt, Quota(100, 10.0), check_quota=True)
+    await limiter.acquire()
+    second = asyncio.ensure_future(limiter.acquire())
+    await asyncio.sleep(0)
+    assert not second.done()  # held until the first call's answer
+    limiter.release(RateLimitInfo(remaining=1, reset_after=4.0, quota=100, window=10.0))
+    await second
+    assert limiter.remaining == 0
+    started = vt.now
+    await limiter.acquire()  # the window the other client spent: wait for the next one
+    assert vt.now >= started + 4.0
