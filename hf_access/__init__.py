@@ -5,6 +5,9 @@
 <RequestStatus.PENDING: 'pending'>
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
 from .core.config import ClientOptions, RetryPolicy, Timeout
 from .core.errors import (
@@ -40,7 +43,6 @@ from .core.ratelimit import Limiter, LimiterStats, Quota, RateLimiter
 from .core.sansio import Call
 from .hub.bulk import BulkRun, Decision
 from .hub.client import AccessSession
-from .hub.inbox import InboxRow
 from .hub.models import (
     AccessRequest,
     Action,
@@ -52,11 +54,46 @@ from .hub.models import (
     RepoType,
     RequestStatus,
 )
-from .hub.sync import AccessPlan, AccessSource, Change, RemoveMode
-from .hub.watch import Watcher, WatchEvent
 from .hub.wire import UserRef
-from .screening.autoapprove import AuditRecord, AutoApprover, PassReport
-from .screening.policy import Policy, PolicyDecision, Rule, Verdict
+
+if TYPE_CHECKING:
+    from .hub.inbox import InboxRow
+    from .hub.sync import AccessPlan, AccessSource, Change, RemoveMode
+    from .hub.watch import Watcher, WatchEvent
+    from .screening.autoapprove import AuditRecord, AutoApprover, PassReport
+    from .screening.policy import Policy, PolicyDecision, Rule, Verdict
+
+# Imported on first use, so that ``import hf_access`` stays cheap (PEP 562).
+_LAZY = {
+    "InboxRow": "hub.inbox",
+    "AccessPlan": "hub.sync",
+    "AccessSource": "hub.sync",
+    "Change": "hub.sync",
+    "RemoveMode": "hub.sync",
+    "Watcher": "hub.watch",
+    "WatchEvent": "hub.watch",
+    "AuditRecord": "screening.autoapprove",
+    "AutoApprover": "screening.autoapprove",
+    "PassReport": "screening.autoapprove",
+    "Policy": "screening.policy",
+    "PolicyDecision": "screening.policy",
+    "Rule": "screening.policy",
+    "Verdict": "screening.policy",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hf_access' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "APIConnectionError",

@@ -13,11 +13,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import Any, TypeVar
-
-import cattrs
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import DecodeError
+
+if TYPE_CHECKING:
+    import cattrs
 
 __all__ = [
     "decode",
@@ -116,6 +117,8 @@ def make_strict_converter(*enums: type[enum.Enum]) -> cattrs.Converter:
     :func:`parse_enum`) and unstructured to their values (each is named: a hook on
     ``enum.Enum`` would lose to the ``str`` hook for ``str``-based enums).
     """
+    import cattrs  # imported on first use: import hf_access stays cheap
+
     conv = cattrs.Converter(forbid_extra_keys=False)
     for enum_type in enums:
         conv.register_structure_hook(enum_type, _enum_hook(enum_type))
@@ -130,6 +133,8 @@ def make_strict_converter(*enums: type[enum.Enum]) -> cattrs.Converter:
 
 def decode(conv: cattrs.Converter, data: Any, cls: type[T], what: str, server: str) -> T:
     """Structure ``data`` as ``cls``; a :class:`DecodeError` naming ``what`` and the field."""
+    import cattrs
+
     try:
         return conv.structure(data, cls)
     except Exception as exc:  # cattrs raises ClassValidationError/IterableValidationError
