@@ -1,0 +1,557 @@
+"""How close to the wire hf-access runs: its client CPU next to a raw aiohttp loop and to
+huggingface_hub, measured side by side in one run against the fake Hub in another process.
+
+Each row runs its two contenders in interleaved rounds (A B, B A, A B...), takes the client
+process's CPU time (``time.process_time``) of every round, and reports the median of the
+pairwise ratios, so that the machine's drift hits both sides alike.
+
+    .venv/bin/python benchmarks/bench_overhead.py            # full size (a few minutes)
+    .venv/bin/python benchmarks/bench_overhead.py --quick    # smaller figures, same targets
+
+Exit status 0 when every target is met, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from _common import Row, Trace, fake_hub_process, machine, print_table
+
+from hf_access import AccessSession, Quota
+from hf_access.testing import OWNER_TOKEN
+
+TOKEN = OWNER_TOKEN
+HEADERS = {"Authorization": f"Bearer {TOKEN}"}
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1")
+
+Side = Callable[[int], Awaitable[Any]]
+"""One contender of a row: runs round ``n`` (its own data for that round)."""
+
+
+async def interleaved(a: Side, b: Side, rounds: int) -> tuple[list[float], list[float]]:
+    """CPU seconds of ``a`` and ``b`` in each of ``rounds`` rounds, the order alternating."""
+    cpu_a: list[float] = []
+    cpu_b: list[float] = []
+    for n in range(rounds):
+        order = ((a, cpu_a), (b, cpu_b)) if n % 2 == 0 else ((b, cpu_b), (a, cpu_a))
+        for side, out in order:
+            before = time.process_time()
+            await side(n)
+            out.append(time.process_time() - before)
+    return cpu_a, cpu_b
+
+
+def pairwise(ours: Sequence[float], theirs: Sequence[float]) -> float:
+    """The median of ``ours[i] / theirs[i]``."""
+    return statistics.median(o / t for o, t in zip(ours, theirs, strict=True))
+
+
+def us(seconds: float, per: int) -> str:
+    return f"{seconds / per * 1e6:.2f} us"
+
+
+# -- listing -------------------------------------------------------------------------------------
+
+
+async def raw_list(http: aiohttp.ClientSession, url: str) -> int:
+    """The floor: GET each page, ``json.loads`` it, follow ``Link: rel=next``."""
+    count = 0
+    next_url: str | None = url
+    while next_url is not None:
+        async with http.get(next_url, headers=HEADERS) as response:
+            body = await response.read()
+            link = response.links.get("next")
+        for _item in json.loads(body):
+            count += 1
+        next_url = str(link["url"]) if link else None
+    return count
+
+
+async def listing(records: int, rounds: int) -> list[Row]:
+    from huggingface_hub import HfApi
+
+    repo = "bench/listing"
+    print(f"\n1. listing {records:,} pending requests ({rounds} interleaved rounds each)")
+    rows: list[Row] = []
+    with fake_hub_process("--repo", repo, "--seed-pending", str(records)) as url:
+        first = f"{url}/api/models/{repo}/user-access-request/pending?limit=1000"
+        api = HfApi(endpoint=url, token=TOKEN)
+        async with aiohttp.ClientSession() as http, AccessSession(TOKEN, url) as hub:
+
+            async def raw(_: int) -> None:
+                assert await raw_list(http, first) == records
+
+            async def ours_streamed(_: int) -> None:
+                count = 0
+                async for _item in hub.iter_requests(repo, "pending", page_size=1000):
+                    count += 1
+                assert count == records
+
+            async def ours_full(_: int) -> None:
+                assert len(await hub.list_pending(repo)) == records
+
+            async def theirs_streamed(_: int) -> None:
+                count = 0
+                for _item in api.list_pending_access_requests(repo):
+                    count += 1
+                assert count == records
+
+            async def theirs_full(_: int) -> None:
+                assert len(list(api.list_pending_access_requests(repo))) == records
+
+            await raw(0)
+            await ours_streamed(0)
+            await theirs_full(0)  # warm-up: connections, caches, hooks
+            ours, floor = await interleaved(ours_streamed, raw, rounds)
+            ratio = pairwise(ours, floor)
+            print(
+                f"   iter_requests {us(statistics.median(ours), records)} per record; raw aiohttp "
+                f"+ json.loads {us(statistics.median(floor), records)} -> {ratio:.2f}x"
+            )
+            rows.append(
+                Row(
+                    "1 listing vs raw aiohttp",
+                    f"{ratio:.2f}x CPU per record",
+                    "<= 2.00x",
+                    ratio <= 2.0,
+                )
+            )
+            ours, theirs = await interleaved(ours_streamed, theirs_streamed, rounds)
+            ratio = 1 / pairwise(ours, theirs)
+            print(
+                f"   streamed: iter_requests {us(statistics.median(ours), records)}, "
+                f"huggingface_hub {us(statistics.median(theirs), records)} -> {ratio:.2f}x faster"
+            )
+            rows.append(
+                Row(
+                    "1 listing streamed vs huggingface_hub",
+                    f"{ratio:.2f}x faster",
+                    ">= 1.30x",
+                    ratio >= 1.3,
+                )
+            )
+            ours, theirs = await interleaved(ours_full, theirs_full, rounds)
+            ratio = 1 / pairwise(ours, theirs)
+            print(
+                f"   full list: list_pending {us(statistics.median(ours), records)}, "
+                f"list_pending_access_requests {us(statistics.median(theirs), records)} "
+                f"-> {ratio:.2f}x faster"
+            )
+            rows.append(
+                Row(
+                    "1 list_pending vs huggingface_hub",
+                    f"{ratio:.2f}x faster",
+                    ">= 1.30x",
+                    ratio >= 1.3,
+                )
+            )
+        ours_mb = [memory_probe("ours", url, repo, records) for _ in range(2)]
+        theirs_mb = [memory_probe("theirs", url, repo, records) for _ in range(2)]
+    mine, others = min(ours_mb), min(theirs_mb)
+    print(
+        f"   peak memory growth of a fresh process holding the {records:,}: hf-access "
+        f"{mine:.1f} MB, huggingface_hub {others:.1f} MB"
+    )
+    rows.append(
+        Row(
+            "1 list_pending memory vs huggingface_hub",
+            f"{mine:.1f} MB / {others:.1f} MB",
+            "<= 1.00x",
+            mine <= others,
+        )
+    )
+    return rows
+
+
+def memory_probe(who: str, url: str, repo: str, records: int) -> float:
+    """Peak RSS growth (MB) of a fresh process while it lists and holds every record."""
+    command = [sys.executable, __file__, "--memory-probe", who, url, repo, str(records)]
+    out = subprocess.run(command, capture_output=True, text=True, check=True)
+    return float(out.stdout.strip())
+
+
+def run_memory_probe(who: str, url: str, repo: str, records: int) -> None:
+    from huggingface_hub import HfApi
+
+    def reset_peak() -> float:
+        """Reset the kernel's high-water mark of this process (Linux); the RSS now, MB."""
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+        return peak()
+
+    def peak() -> float:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmHWM in /proc/self/status")
+
+    if who == "ours":
+
+        async def main() -> int:
+            async with AccessSession(TOKEN, url) as hub:
+                await hub.list_requests(repo, "pending", page_size=10)  # warm-up
+                before = reset_peak()
+                held = await hub.list_pending(repo)
+                print(peak() - before)
+                return len(held)
+
+        assert asyncio.run(main()) == records
+    else:
+        api = HfApi(endpoint=url, token=TOKEN)
+        next(iter(api.list_pending_access_requests(repo)))  # warm-up
+        before = reset_peak()
+        held = list(api.list_pending_access_requests(repo))
+        print(peak() - before)
+        assert len(held) == records
+
+
+# -- single calls ----------------------------------------------------------------------------------
+
+
+async def single_calls(calls: int, rounds: int) -> list[Row]:
+    limit = 16
+    print(f"\n2. single calls: {calls:,} accept calls, concurrency {limit} ({rounds} rounds)")
+    repos = [f"bench/single-{i}" for i in range(2 * rounds + 1)]
+    options = ["--seed-pending", str(calls)]
+    for repo in repos:
+        options += ["--repo", repo]
+    names = [f"user-{i:06d}" for i in range(calls)]
+    with fake_hub_process(*options) as url:
+        async with (
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=limit)) as http,
+            AccessSession(TOKEN, url, connection_limit=limit) as hub,
+        ):
+
+            async def raw(n: int) -> None:
+                endpoint = f"{url}/api/models/{repos[2 * n]}/user-access-request/handle"
+                semaphore = asyncio.Semaphore(limit)
+
+                async def one(name: str) -> None:
+                    async with semaphore:
+                        body = {"user": name, "status": "accepted"}
+                        async with http.post(endpoint, json=body, headers=HEADERS) as response:
+                            await response.read()
+                            assert response.status == 200
+
+                await asyncio.gather(*(one(name) for name in names))
+
+            async def ours(n: int) -> None:
+                repo = repos[2 * n + 1]
+                semaphore = asyncio.Semaphore(limit)
+
+                async def one(name: str) -> None:
+                    async with semaphore:
+                        await hub.accept(repo, name)
+
+                await asyncio.gather(*(one(name) for name in names))
+
+            async def warm(_: int) -> None:
+                for name in names[:100]:
+                    await hub.accept(repos[-1], name)
+
+            await warm(0)
+            mine, floor = await interleaved(ours, raw, rounds)
+    ratio = pairwise(mine, floor)
+    print(
+        f"   accept {us(statistics.median(mine), calls)} per call, raw aiohttp "
+        f"{us(statistics.median(floor), calls)} -> {ratio:.3f}x"
+    )
+    return [
+        Row("2 single call vs raw aiohttp", f"{ratio:.3f}x CPU per call", "<= 1.05x", ratio <= 1.05)
+    ]
+
+
+# -- bulk engine and journal --------------------------------------------------------------------
+
+
+async def bulk_engine(decisions: int, rounds: int) -> list[Row]:
+    limit = 16
+    repo = "bench/bulk"
+    print(
+        f"\n3. bulk engine: accept_many of {decisions:,} ({decisions // 100:,} batch calls), "
+        f"concurrency {limit} ({rounds} rounds)"
+    )
+    names = [f"user-{i:06d}" for i in range(decisions)]
+    rows: list[Row] = []
+    with (
+        fake_hub_process("--repo", repo, "--seed-pending", str(decisions)) as url,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        async with (
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=limit)) as http,
+            AccessSession(TOKEN, url, connection_limit=limit) as hub,
+        ):
+
+            async def raw(_: int) -> None:
+                """The floor: chunks of 100, one POST each, answers read and checked."""
+                endpoint = f"{url}/api/models/{repo}/user-access-request/batch"
+                semaphore = asyncio.Semaphore(limit)
+
+                async def one(chunk: list[str]) -> int:
+                    body = {"status": "accepted", "requests": [{"user": n} for n in chunk]}
+                    async with semaphore, http.post(endpoint, json=body, headers=HEADERS) as r:
+                        answer = json.loads(await r.read())
+                    return sum(1 for item in answer if item["ok"])
+
+                chunks = [names[i : i + 100] for i in range(0, len(names), 100)]
+                done = await asyncio.gather(*(one(chunk) for chunk in chunks))
+                assert sum(done) == decisions
+
+            async def ours(_: int) -> None:
+                report = await hub.accept_many(repo, names, concurrency=limit)
+                assert report.ok, report.summary()
+
+            async def journaled(n: int) -> None:
+                path = Path(tmp, f"run-{n}.jsonl")
+                report = await hub.accept_many(repo, names, concurrency=limit, journal=path)
+                assert report.ok, report.summary()
+
+            await ours(0)  # the first run accepts them all; later rounds find them accepted
+            await raw(0)
+            mine, floor = await interleaved(ours, raw, rounds)
+            ratio = pairwise(mine, floor)
+            print(
+                f"   accept_many {us(statistics.median(mine), decisions)} per decision, raw batch "
+                f"loop {us(statistics.median(floor), decisions)} -> {ratio:.2f}x"
+            )
+            rows.append(
+                Row(
+                    "3 bulk engine vs raw batch loop",
+                    f"{ratio:.2f}x CPU per decision",
+                    "<= 2.00x",
+                    ratio <= 2.0,
+                )
+            )
+            with_journal, without = await interleaved(journaled, ours, rounds)
+            extra = statistics.median(
+                (j - o) / decisions * 1e6 for j, o in zip(with_journal, without, strict=True)
+            )
+            print(
+                f"   with journal= {us(statistics.median(with_journal), decisions)} -> +{extra:.2f} us"
+            )
+            rows.append(
+                Row("3 journal cost", f"+{extra:.2f} us per decision", "<= +3.00 us", extra <= 3.0)
+            )
+    return rows
+
+
+# -- grant_many wall time ---------------------------------------------------------------------
+
+
+async def grant_wall(grants: int, rounds: int, concurrencies: Sequence[int]) -> list[Row]:
+    latency = 0.020
+    print(
+        f"\n4. grant_many of {grants:,} at {latency * 1000:.0f} ms latency, the session's own pool "
+        f"({rounds} rounds per concurrency; wall time)"
+    )
+    names = [f"grantee-{i:05d}" for i in range(grants)]
+    repos = [f"bench/grant-{c}-{n}" for c in concurrencies for n in range(2 * rounds)]
+    options = ["--latency-ms", str(latency * 1000)]
+    for repo in repos:
+        options += ["--repo", repo]
+    for name in names:
+        options += ["--user", name]
+    rows: list[Row] = []
+    with fake_hub_process(*options) as url:
+        for concurrency in concurrencies:
+            walls: dict[str, list[float]] = {"raw": [], "ours": []}
+
+            async def raw(
+                n: int, concurrency: int = concurrency, walls: dict[str, list[float]] = walls
+            ) -> None:
+                repo = f"bench/grant-{concurrency}-{2 * n}"
+                endpoint = f"{url}/api/models/{repo}/user-access-request/grant"
+                semaphore = asyncio.Semaphore(concurrency)
+                connector = aiohttp.TCPConnector(limit=concurrency)
+                async with aiohttp.ClientSession(connector=connector) as http:
+
+                    async def one(name: str) -> None:
+                        async with (
+                            semaphore,
+                            http.post(endpoint, json={"user": name}, headers=HEADERS) as r,
+                        ):
+                            await r.read()
+                            assert r.status == 200
+
+                    started = time.perf_counter()
+                    await asyncio.gather(*(one(name) for name in names))
+                    walls["raw"].append(time.perf_counter() - started)
+
+            async def ours(
+                n: int, concurrency: int = concurrency, walls: dict[str, list[float]] = walls
+            ) -> None:
+                repo = f"bench/grant-{concurrency}-{2 * n + 1}"
+                async with AccessSession(TOKEN, url) as hub:
+                    started = time.perf_counter()
+                    report = await hub.grant_many(repo, names, concurrency=concurrency)
+                    walls["ours"].append(time.perf_counter() - started)
+                assert report.ok, report.summary()
+
+            await interleaved(ours, raw, rounds)
+            ratio = pairwise(walls["ours"], walls["raw"])
+            print(
+                f"   concurrency {concurrency}: grant_many {statistics.median(walls['ours']):.2f} s, "
+                f"raw loop {statistics.median(walls['raw']):.2f} s -> {ratio:.3f}x"
+            )
+            rows.append(
+                Row(
+                    f"4 grant_many wall, concurrency {concurrency}",
+                    f"{ratio:.3f}x raw loop",
+                    "<= 1.05x",
+                    ratio <= 1.05,
+                )
+            )
+    return rows
+
+
+# -- quota efficiency -----------------------------------------------------------------------
+
+
+async def quota_efficiency(grants: int) -> list[Row]:
+    quota, window = 20, 4
+    repo = "bench/quota"
+    spent = quota - 1
+    print(
+        f"\n5. quota: grant_many of {grants} with Quota({quota}, {window}) given, after another "
+        f"client spent {spent} of the server's window"
+    )
+    names = [f"q-{i:04d}" for i in range(grants)]
+    options = ["--repo", repo, "--quota", str(quota), "--window", str(window)]
+    for name in names:
+        options += ["--user", name]
+    with fake_hub_process(*options) as url:
+        # Start right after a window boundary, so the other client's calls and ours share it.
+        await asyncio.sleep(window - time.time() % window + 0.05)
+        async with aiohttp.ClientSession() as http:
+            for _ in range(spent):
+                async with http.get(f"{url}/api/whoami-v2", headers=HEADERS) as r:
+                    await r.read()
+        trace = Trace()
+        async with (
+            trace.session() as http,
+            AccessSession(TOKEN, url, session=http, quota=Quota(quota, window)) as hub,
+        ):
+            report = await hub.grant_many(repo, names, concurrency=16)
+    limited = trace.statuses().get(429, 0)
+    print(f"   {report.summary()}; {limited} answered 429")
+    return [
+        Row(
+            "5 quota: window partly spent by another",
+            f"{limited} x 429",
+            "0 x 429",
+            limited == 0 and report.ok,
+        )
+    ]
+
+
+# -- repr and import ------------------------------------------------------------------------
+
+
+async def report_repr(decisions: int) -> list[Row]:
+    from hf_access import BulkReport, Decision, ItemOutcome, Outcome
+
+    items = tuple(
+        ItemOutcome(i, Decision("org/model", f"user-{i:06d}", "accept"), Outcome.DONE)
+        for i in range(decisions)
+    )
+    report = BulkReport(items=items, calls=decisions // 100, elapsed=1.0)
+    started = time.perf_counter()
+    text = repr(report)
+    elapsed = time.perf_counter() - started
+    print(
+        f"\n6. repr of a {decisions:,}-item BulkReport: {len(text)} characters in {elapsed * 1e3:.2f} ms"
+    )
+    return [
+        Row("6 BulkReport repr", f"{len(text)} characters", "<= 300 characters", len(text) <= 300)
+    ]
+
+
+def import_cost(runs: int) -> list[Row]:
+    code = (
+        "import time; import aiohttp; t = time.perf_counter(); import hf_access; "
+        "print(time.perf_counter() - t)"
+    )
+    figures = []
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+        figures.append(float(out.stdout) * 1e3)
+    median = statistics.median(figures)
+    print(
+        f"\n7. import hf_access after import aiohttp: {', '.join(f'{f:.0f}' for f in figures)} ms -> median {median:.1f} ms"
+    )
+    return [Row("7 import hf_access after aiohttp", f"{median:.1f} ms", "<= 50 ms", median <= 50)]
+
+
+# -- main ----------------------------------------------------------------------------------------
+
+
+async def run(quick: bool, only: set[str]) -> list[Row]:
+    rows: list[Row] = []
+
+    def wanted(name: str) -> bool:
+        return not only or name in only
+
+    if wanted("listing"):
+        rows += await listing(20_000 if quick else 100_000, 3 if quick else 5)
+    if wanted("single"):
+        rows += await single_calls(2_000 if quick else 5_000, 4 if quick else 6)
+    if wanted("bulk"):
+        rows += await bulk_engine(20_000 if quick else 100_000, 3 if quick else 5)
+    if wanted("grant"):
+        rows += await grant_wall(1_000 if quick else 3_000, 2 if quick else 3, (16, 64, 128))
+    if wanted("quota"):
+        rows += await quota_efficiency(50)
+    if wanted("repr"):
+        rows += await report_repr(100_000)
+    if wanted("import"):
+        rows += import_cost(5 if quick else 9)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--memory-probe"]:
+        who, url, repo, records = args[1:5]
+        run_memory_probe(who, url, repo, int(records))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller figures, same targets")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        choices=("listing", "single", "bulk", "grant", "quota", "repr", "import"),
+        help="run only these rows (repeat)",
+    )
+    options = parser.parse_args(args)
+    warnings.simplefilter("ignore")
+    print(f"overhead benchmark{' (quick)' if options.quick else ''}: {machine()}")
+    print("fake Hub: python -m hf_access.testing serve, in a separate process on 127.0.0.1")
+    started = time.perf_counter()
+    rows = asyncio.run(run(options.quick, set(options.only)))
+    print(
+        f"\nsummary ({time.perf_counter() - started:.0f} s in all; load average {os.getloadavg()[0]:.2f})"
+    )
+    print_table(rows)
+    return 0 if all(row.ok for row in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
