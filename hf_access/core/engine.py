@@ -219,10 +219,10 @@ class Engine(Generic[D]):
         """De-duplicate, settle what the journal already holds, return what is left to do."""
         first: dict[str, int] = {}
         for index, decision in enumerate(self._decisions):
-            if decision.key in first:
-                self._dupes.setdefault(first[decision.key], []).append(index)
-            else:
-                first[decision.key] = index
+            key = decision.key
+            seen = first.setdefault(key, index)
+            if seen != index:
+                self._dupes.setdefault(seen, []).append(index)
         # Settled only once every duplicate is known, so that they mirror the journal too.
         todo: list[int] = []
         for key, index in first.items():

@@ -67,11 +67,11 @@ __all__ = [
 
 
 def _action(value: Action | str) -> Action:
-    return Action.parse(value)
+    return value if value.__class__ is Action else Action.parse(value)
 
 
 def _repo_type(value: RepoType | str | None) -> RepoType:
-    return RepoType.parse(value)
+    return value if value.__class__ is RepoType else RepoType.parse(value)
 
 
 @attrs.frozen
@@ -152,10 +152,39 @@ def decisions_for(
     listed: Iterable[UserArg] = [users] if one_user else users  # type: ignore[assignment,list-item]
     rtype = RepoType.parse(repo_type)
     act = Action.parse(action)
-    labels = [
-        _wire.UserRef.parse(u, allow_request_id=act is not Action.GRANT).label for u in listed
-    ]
-    return [Decision(repo, label, act, reason, rtype) for repo in repos for label in labels]
+    grant = act is Action.GRANT
+    refs = [_wire.UserRef.parse(u, allow_request_id=not grant) for u in listed]
+    labels = [ref.label for ref in refs]
+    decisions = [Decision(repo, label, act, reason, rtype) for repo in repos for label in labels]
+    if not _valid_once(repos, act, reason):
+        return decisions  # the bulk run's own checks name what is wrong, and where
+    return _Checked(decisions, refs * len(repos))
+
+
+def _valid_once(repos: list[str], action: Action, reason: str | None) -> bool:
+    """What every decision of :func:`decisions_for` shares, checked once for all of them."""
+    try:
+        for repo in set(repos):
+            _wire.validate_repo_id(repo)
+        _wire.validate_reason(reason)
+    except (TypeError, ValueError):
+        return False
+    return reason is None or action.takes_reason
+
+
+class _Checked(list[Decision]):
+    """Decisions made by :func:`decisions_for`: checked as they were built, so a bulk run
+    does not check each one again (unless the list was changed since)."""
+
+    def __init__(self, decisions: list[Decision], refs: list[UserRef]) -> None:
+        super().__init__(decisions)
+        self.refs = refs
+        self._made = tuple(decisions)
+
+    def intact(self) -> bool:
+        return len(self) == len(self._made) and all(
+            a is b for a, b in zip(self, self._made, strict=True)
+        )
 
 
 def normalize_decisions(decisions: Iterable[DecisionLike]) -> tuple[list[Decision], list[UserRef]]:
@@ -165,15 +194,23 @@ def normalize_decisions(decisions: Iterable[DecisionLike]) -> tuple[list[Decisio
     ``(repo_id, user, action[, reason])`` are accepted. Two different actions for the same
     user on the same repo are a conflict, not something to guess about.
     """
+    if isinstance(decisions, _Checked) and decisions.intact():
+        return list(decisions), list(decisions.refs)  # one action for all: no conflict
     out: list[Decision] = []
     refs: list[UserRef] = []
+    repos_ok: set[str] = set()  # each repo and reason is checked once, not once per item
+    reasons_ok: set[str | None] = set()
     actions: dict[tuple[RepoType, str, str], tuple[Action, str | None]] = {}
     for index, raw in enumerate(decisions):
         try:
             decision = raw if isinstance(raw, Decision) else Decision(*raw)
-            _wire.validate_repo_id(decision.repo_id)
+            if decision.repo_id not in repos_ok:
+                _wire.validate_repo_id(decision.repo_id)
+                repos_ok.add(decision.repo_id)
             ref = UserRef.parse(decision.user, allow_request_id=decision.action is not Action.GRANT)
-            _wire.validate_reason(decision.reason)
+            if decision.reason not in reasons_ok:
+                _wire.validate_reason(decision.reason)
+                reasons_ok.add(decision.reason)
             if decision.reason is not None and not decision.action.takes_reason:
                 raise ValueError(f"{decision.action.value} takes no reason")
         except (TypeError, ValueError) as exc:
@@ -200,6 +237,7 @@ _UNKNOWN = (
     "its answer was lost and the list could not be read: it may have been applied "
     "(a rerun settles it)"
 )
+_DONE = Settled(Outcome.DONE)  # frozen: one value for every item a batch call settled
 
 
 def _is_missing_route(exc: HfAccessError) -> bool:
@@ -314,7 +352,7 @@ class _HubExecutor:
                 return await self._settle_lost(decisions, job, exc)
         results = _wire.decode_batch(response.json(), [self.refs[i] for i in job.indices])
         return [
-            Settled(Outcome.DONE)
+            _DONE
             if result.ok
             else Settled(Outcome.FAILED, _batch_item_error(result.error, result.target))
             for result in results

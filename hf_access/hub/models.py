@@ -45,7 +45,12 @@ class RepoType(str, enum.Enum):
         """Accept an enum member, its value (``"dataset"``), its plural (``"datasets"``) or None."""
         if value is None:
             return cls.MODEL
-        return parse_enum(cls, value, "repo type", {m.plural: m for m in cls})
+        if isinstance(value, cls):
+            return value
+        return parse_enum(cls, value, "repo type", _PLURALS)
+
+
+_PLURALS: Mapping[str, RepoType] = {m.plural: m for m in RepoType}
 
 
 class RequestStatus(str, enum.Enum):

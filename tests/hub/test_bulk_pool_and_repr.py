@@ -88,3 +88,18 @@ def test_a_large_plan_has_a_short_repr() -> None:
     assert len(text) < 300
     assert "user-000001" not in text
     assert "grant=5000" in text
+
+
+def test_decisions_for_are_checked_once_unless_changed_since() -> None:
+    from hf_access.hub.bulk import decisions_for, normalize_decisions
+
+    made = decisions_for(["org/a", "org/b"], ["alice", "request:abc123"], "accept")
+    decisions, refs = normalize_decisions(made)
+    assert decisions == list(made)
+    assert [r.label for r in refs] == ["alice", "request:abc123"] * 2
+    made.append(Decision("not a repo", "bob", "accept"))  # changed: every item is checked again
+    with pytest.raises(ValueError, match="decision 4: invalid repo id"):
+        normalize_decisions(made)
+    bad = decisions_for("org/a", ["alice"], "accept", reason="no reason for accept")
+    with pytest.raises(ValueError, match="decision 0: accept takes no reason"):
+        normalize_decisions(bad)
