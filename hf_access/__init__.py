@@ -5,8 +5,8 @@
 <RequestStatus.PENDING: 'pending'>
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+import importlib as _importlib
+import typing as _typing
 
 from ._version import __version__
 from .core.config import ClientOptions, RetryPolicy, Timeout
@@ -56,7 +56,7 @@ from .hub.models import (
 )
 from .hub.wire import UserRef
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from .hub.inbox import InboxRow
     from .hub.sync import AccessPlan, AccessSource, Change, RemoveMode
     from .hub.watch import Watcher, WatchEvent
@@ -82,11 +82,11 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'hf_access' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    value = getattr(_importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value
     return value
 
