@@ -193,18 +193,25 @@ def run_memory_probe(who: str, url: str, repo: str, records: int) -> None:
             refs.write("5")
         return peak()
 
-    def peak() -> float:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
+    def status(field: str) -> float:
+        with open("/proc/self/status") as lines:
+            for line in lines:
+                if line.startswith(field):
                     return int(line.split()[1]) / 1024
-        raise RuntimeError("no VmHWM in /proc/self/status")
+        raise RuntimeError(f"no {field} in /proc/self/status")
+
+    def peak() -> float:
+        return status("VmHWM:")
+
+    def rss() -> float:
+        return status("VmRSS:")
 
     if who == "ours":
 
         async def main() -> int:
             async with AccessSession(TOKEN, url) as hub:
-                await hub.list_requests(repo, "pending", page_size=10)  # warm-up
+                async for _item in hub.iter_requests(repo, "pending", page_size=10):
+                    break  # warm-up: one small page, as for huggingface_hub below
                 before = reset_peak()
                 held = await hub.list_pending(repo)
                 print(peak() - before)

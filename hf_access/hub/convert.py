@@ -158,7 +158,7 @@ def _request_from_wire(w: _WireRequest) -> AccessRequest:
         fields=dict(w.fields) if w.fields else _NO_FIELDS,
         avatar_url=u.avatar_url if u else None,
         is_pro=u.is_pro if u else None,
-        user_type=u.type if u else None,
+        user_type=_USER_TYPES.get(u.type, u.type) if u else None,
         verified_orgs=tuple(u.verified_org_names) if u else (),
     )
 
@@ -171,6 +171,8 @@ class _NotFast(Exception):
     """The fast path met something it does not read: the converter reads the page instead."""
 
 
+_USER_TYPES: dict[str | None, str | None] = {name: name for name in ("user", "org")}
+"""One string per user type for every record, not one per record (a list holds thousands)."""
 _STATUSES: dict[object, RequestStatus] = {m.value: m for m in RequestStatus}
 _from_iso = datetime.fromisoformat
 _READS_Z = sys.version_info >= (3, 11)  # fromisoformat reads a final "Z" as UTC from 3.11 on
@@ -216,6 +218,7 @@ def _fast_request(item: Any) -> AccessRequest:
         for text in (user_id, username, fullname, email, avatar, user_type):
             if text is not None and text.__class__ is not str:
                 raise _NotFast
+        user_type = _USER_TYPES.get(user_type, user_type)
         is_pro = uget("isPro")
         if is_pro is not None and is_pro.__class__ is not bool:
             raise _NotFast
