@@ -3,6 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The suite runs twice: in .venv with the newest aiohttp pip resolves, and in .venv-aiohttp39
+# with the oldest the library claims (aiohttp 3.9, pinned with its yarl and multidict).
+OLD := .venv-aiohttp39
+OLD_CONSTRAINTS := tests/aiohttp39-constraints.txt
+OLD_STAMP := $(OLD)/.installed
 
 .PHONY: demo test lint typecheck pytest bench clean redis-server
 
@@ -13,6 +18,12 @@ $(BIN)/python:
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[cli,test,redis]'
 	touch $(STAMP)
+
+$(OLD_STAMP): pyproject.toml $(OLD_CONSTRAINTS)
+	$(PYTHON) -m venv $(OLD)
+	$(OLD)/bin/python -m pip install --quiet --upgrade pip
+	$(OLD)/bin/python -m pip install --quiet -c $(OLD_CONSTRAINTS) -e '.[cli,test,redis]'
+	touch $(OLD_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/hf-access demo
@@ -36,8 +47,13 @@ redis-server:
 	    echo "no redis-server here and no way to install it: the fleet tests will be skipped"; \
 	  fi; }
 
-pytest: $(STAMP) redis-server
+AIOHTTP_VERSION = -c 'import aiohttp; print("aiohttp", aiohttp.__version__)'
+
+pytest: $(STAMP) $(OLD_STAMP) redis-server
+	@echo "== the suite with the newest aiohttp: $$($(BIN)/python $(AIOHTTP_VERSION))"
 	$(BIN)/python -m pytest -q
+	@echo "== the suite with the oldest aiohttp supported: $$($(OLD)/bin/python $(AIOHTTP_VERSION))"
+	$(OLD)/bin/python -m pytest -q -p no:cacheprovider
 
 test: lint typecheck pytest
 
@@ -45,4 +61,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(OLD) build dist .pytest_cache .mypy_cache .ruff_cache

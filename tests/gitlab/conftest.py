@@ -11,7 +11,7 @@ from hf_access import RetryPolicy
 from hf_access.gitlab import GitLabSession
 from hf_access.testing.gitlab import FakeGitLab
 
-from ..conftest import VirtualTime
+from ..conftest import VirtualTime, need_aioresponses
 from ._gitlab_support import gitlab_time, make_session
 from ._recorded import HOST, TOKEN
 
@@ -35,6 +35,7 @@ async def client(fake_gitlab: FakeGitLab, fake_time: VirtualTime) -> AsyncIterat
 
 @pytest.fixture
 def mocked() -> Iterator[aioresponses]:
+    need_aioresponses()
     with aioresponses() as m:
         yield m
 

@@ -30,7 +30,7 @@ from hf_access.gitlab import (
 )
 from hf_access.testing.gitlab import FakeGitLab
 
-from ..conftest import VirtualTime
+from ..conftest import VirtualTime, need_aioresponses
 from ._gitlab_support import make_session
 
 
@@ -326,6 +326,7 @@ async def test_bulk_goes_through_the_shared_limiter(fake_time: VirtualTime) -> N
 
 async def test_409_already_member_is_unchanged(fake_time: VirtualTime) -> None:
     api = "https://gitlab.example.com/api/v4/projects/9"
+    need_aioresponses()
     with aioresponses() as m:
         m.put(
             f"{api}/access_requests/5/approve?access_level=30",
@@ -341,6 +342,7 @@ async def test_409_already_member_is_unchanged(fake_time: VirtualTime) -> None:
 
 async def test_long_rate_limit_stops_the_run(fake_time: VirtualTime) -> None:
     api = "https://gitlab.example.com/api/v4/projects/9"
+    need_aioresponses()
     with aioresponses() as m:
         m.delete(
             f"{api}/access_requests/1",

@@ -19,7 +19,7 @@ from aioresponses import aioresponses
 from hf_access import AccessSession, RateLimiter, RetryPolicy
 from hf_access.testing import FakeHub
 
-from ..conftest import VirtualTime
+from ..conftest import VirtualTime, need_aioresponses
 from ._bulk_helpers import FAST_RETRY, OTHER, REPO, no_sleep
 
 T = TypeVar("T")
@@ -29,6 +29,7 @@ TOKEN = "hf_SECRET_abc123"
 
 @pytest.fixture
 def mocked() -> Iterator[aioresponses]:
+    need_aioresponses()
     with aioresponses() as m:
         yield m
 

@@ -20,6 +20,7 @@ from hf_access import (
     RetryPolicy,
 )
 
+from ..conftest import need_aioresponses
 from ._bulk_helpers import no_sleep
 
 HUB = "https://hub.test"
@@ -33,6 +34,7 @@ HEADERS = {
 
 @pytest.fixture
 def mock() -> Iterator[aioresponses]:
+    need_aioresponses()
     with aioresponses() as m:
         yield m
 
