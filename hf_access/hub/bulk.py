@@ -32,6 +32,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Hashable, Iterable, Sequence
+from datetime import datetime
 from typing import Any, TypedDict
 
 import attrs
@@ -51,6 +52,7 @@ from ..core.sansio import Call
 from ..core.transport import Transport, counting
 from . import wire as _wire
 from .convert import decode_requests
+from .listing import iter_list
 from .models import Action, RepoType, RequestStatus
 from .wire import UserArg, UserRef
 
@@ -302,12 +304,12 @@ class _HubExecutor:
 
     async def _names_on(self, repo_type: RepoType, repo_id: str, status: RequestStatus) -> set[str]:
         names: set[str] = set()
-        first = _wire.list_call(repo_type, repo_id, status)
-        pages = iter_pages(
-            self.transport.send, first, decode_requests, _wire.next_link, prefetch=True
-        )
-        async for page in pages:
-            names.update(r.username or f"request:{r.request_id}" for r in page.items)
+
+        def call_after(since: datetime | None) -> Call:
+            return _wire.list_call(repo_type, repo_id, status, after=since)
+
+        async for r in iter_list(self.transport.send, call_after):  # read past a cut at 1,000
+            names.add(r.username or f"request:{r.request_id}")
         return names
 
     async def prepare(self, decisions: Sequence[Decision], todo: list[int]) -> dict[int, Settled]:

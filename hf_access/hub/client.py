@@ -11,16 +11,13 @@
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..core.client import SessionBase
 from ..core.config import ClientArgs, ClientOptions
-from ..core.errors import HfAccessWarning
 from ..core.outcomes import BulkReport
-from ..core.paging import iter_pages
 from ..core.sansio import Call, parse_ratelimit
 from ..core.transport import Transport
 from . import config as _config
@@ -34,8 +31,9 @@ from .bulk import (
     OnProgress,
     decisions_for,
 )
-from .convert import decode_gating, decode_report, decode_requests
+from .convert import decode_gating, decode_report
 from .errors import error_from_response
+from .listing import iter_list
 from .models import (
     AccessRequest,
     Action,
@@ -126,32 +124,25 @@ class AccessSession(SessionBase):
             async for request in hub.iter_requests("org/model", "pending", page_size=100):
                 print(request.username, request.fields)
 
-        ``after`` keeps only requests made after that time. A warning
-        (:class:`~hf_access.HfAccessWarning`) is given when a full page comes without a next link,
-        since the list may have been cut short.
+        ``after`` keeps only requests made after that time. A full page without a next link
+        may be a list the Hub cut short: the list is then asked once more for what comes after
+        the last entry (one extra call when the list is an exact multiple of the page size).
+        A warning (:class:`~hf_access.HfAccessWarning`) is given only where that cannot help
+        (see :mod:`hf_access.hub.listing`).
         """
         rtype = RepoType.parse(repo_type)
         _wire.validate_repo_id(repo_id)
         st = RequestStatus.parse(status)
         _wire.validate_search(search)
         _wire.validate_page_size(page_size)
-        call = _wire.list_call(rtype, repo_id, st, search=search, page_size=page_size, after=after)
-        return self._items(call, page_size or _wire.MAX_PAGE)
 
-    async def _items(self, call: Call, full: int) -> AsyncIterator[AccessRequest]:
-        async for page in iter_pages(
-            self._send, call, decode_requests, _wire.next_link, prefetch=True
-        ):
-            for item in page.items:
-                yield item
-            if page.next_url is None and len(page.items) >= full:
-                warnings.warn(
-                    f"{call.path}: a full page of {len(page.items)} came with no next link; "
-                    "the list may be cut short",
-                    HfAccessWarning,
-                    stacklevel=2,
-                )
-            del page  # released before the next page is read
+        def call_after(since: datetime | None) -> Call:
+            return _wire.list_call(
+                rtype, repo_id, st, search=search, page_size=page_size, after=since
+            )
+
+        call_after(after)  # the arguments are checked now, before anything is sent
+        return iter_list(self._send, call_after, after=after, full=page_size or _wire.MAX_PAGE)
 
     async def list_requests(
         self,
