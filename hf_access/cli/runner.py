@@ -2,7 +2,8 @@
 
 Exit codes: 0 all done; 1 some items failed (or another Hub error); 2 usage or auth error
 (:class:`~hf_access.AuthenticationError`, :class:`~hf_access.PermissionDeniedError`,
-:class:`~hf_access.ConfigurationError`, :class:`ValueError` from bad input); 130 interrupted.
+:class:`~hf_access.ConfigurationError`, :class:`ValueError` from bad input); 130 interrupted
+(Ctrl-C); 143 a continuous ``watch`` stopped by SIGTERM.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ __all__ = [
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
+    "EXIT_TERMINATED",
     "EXIT_USAGE",
     "Settings",
     "exit_code_for",
@@ -44,6 +46,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process ended by it
 
 USAGE_ERRORS: tuple[type[BaseException], ...] = (
     AuthenticationError,

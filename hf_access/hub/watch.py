@@ -21,9 +21,10 @@ errors (:class:`~hf_access.AuthenticationError`, :class:`~hf_access.PermissionDe
 a missing repo (:class:`~hf_access.NotFoundError`) and a closed session are raised.
 
 "New since the watch started": with ``include_existing=False`` (the default) the first poll
-of a stream only sets the position (requests already in the list are never handed out);
-``include_existing=True`` hands them out too. A saved position (``state_file``) wins over
-both. "New" follows the request's own ``timestamp`` (its creation): on the pending list that
+of a stream only sets the position (requests already in the list are never handed out; how
+many were left alone is counted in :attr:`Watcher.left_alone`); ``include_existing=True``
+hands them out too. A saved position (``state_file``) wins over both: :attr:`Watcher.resumed`
+names the streams that start from one. "New" follows the request's own ``timestamp`` (its creation): on the pending list that
 is every arrival; a request moved back into a list later keeps its old timestamp and is not
 seen again.
 
@@ -237,6 +238,10 @@ class Watcher:
         self._dirty = False
         self.polls = self.errors = 0
         self.listed: frozenset[str] = frozenset()  # streams the last poll listed whole
+        self.resumed = frozenset(s.key for s in self.streams if s.key in self.state.cursors)
+        """The streams that start from a saved position (their first poll hands out news)."""
+        self.left_alone: dict[str, int] = {}
+        """Per stream: requests already listed at its first poll and never handed out."""
 
     # -- polling -------------------------------------------------------------------------------
 
@@ -307,6 +312,7 @@ class Watcher:
             if complete:  # the first poll only sets the position
                 at_newest = {request_key(i): newest for i in items if i.timestamp == newest}
                 self.state.cursors[stream.key] = Cursor(newest, at_newest)
+                self.left_alone[stream.key] = len(items)
                 self._dirty = True
             return []
         if cursor is None:

@@ -28,7 +28,9 @@ the held ones.
   refuses (``request_not_found``: withdrawn meanwhile) is final.
 * ``dry_run=True`` sends nothing, logs ``"outcome": "dry_run"`` and never writes the state
   file (it reads it), so a dry run never uses up requests.
-* Existing pending requests are decided on the first pass (``include_existing=True``).
+* Only requests that arrive after the first pass are decided: the first pass of a repo with no
+  saved position leaves the requests already pending alone (counted in
+  :attr:`PassReport.left_alone`), unless ``include_existing=True`` decides them too.
 * Requests of repos that hide their requesters are addressed by request id.
 """
 
@@ -128,6 +130,8 @@ class PassReport:
     calls: int
     elapsed: float
     rechecked: int = 0
+    left_alone: int = 0
+    """Requests already pending when their repo was first polled, left for a human."""
 
     def __repr__(self) -> str:
         return f"<PassReport {self.summary()}>"  # counts, not the audit records
@@ -194,7 +198,8 @@ class AutoApprover:
         audit_log: a JSON-lines file, appended to (``None``: no file).
         state_file: the position, so that restarts decide nothing twice.
         interval, max_interval: the watch's polling interval and its backoff ceiling.
-        include_existing: decide the requests already pending on the first pass.
+        include_existing: also decide the requests already pending when a repo is first
+            polled (default: only those that arrive afterwards; a saved position wins).
         recheck_held: evaluate held requests again while they are pending.
         on_record: called with each :class:`AuditRecord` (e.g. to print it).
         coordinator: one replica of several decides (see
@@ -214,7 +219,7 @@ class AutoApprover:
         interval: float = 30.0,
         max_interval: float = 600.0,
         repo_type: RepoType | str | None = None,
-        include_existing: bool = True,
+        include_existing: bool = False,
         recheck_held: bool = False,
         concurrency: int = 8,
         on_record: Callable[[AuditRecord], None] | None = None,
@@ -275,7 +280,9 @@ class AutoApprover:
         if term is not None:
             term.check()
         restored = [] if self._intents_settled else await self._settle_intents()
+        alone = sum(self.watcher.left_alone.values())
         events = await self.watcher.poll(force=force)
+        alone = sum(self.watcher.left_alone.values()) - alone
         verdicts = await asyncio.gather(*(self._evaluate(e) for e in events))
         done: dict[int, tuple[AuditRecord, bool]] = {}  # event index -> (record, revisit)
         settled, recovered = term.settle(events, self.watcher) if term else ([], [])
@@ -294,7 +301,7 @@ class AutoApprover:
                 await term.finish([*settled, *intents], self.watcher.state.to_json())
         rechecked = sum(1 for e in events if e.again)
         elapsed = time.perf_counter() - started
-        return PassReport(tuple(shown), self.hub.calls - calls, elapsed, rechecked)
+        return PassReport(tuple(shown), self.hub.calls - calls, elapsed, rechecked, alone)
 
     async def _evaluate(self, event: WatchEvent) -> Verdict:
         async with self._limit:

@@ -68,6 +68,7 @@ def approver(session: AccessSession, ft: VirtualTime, tmp_path: Path, **kw: Any)
         "state_file": tmp_path / "state.json",
         "interval": 1.0,
         "max_interval": 8.0,
+        "include_existing": True,  # these tests decide what is pending when they start
         "clock": ft,
         "sleep": ft.sleep,
     }
@@ -199,7 +200,13 @@ async def test_hidden_requesters_are_decided_by_request_id(
     hub.add_repo("owner/secret", hide_requesters=True)
     arrive(hub, ft, "a", "b", repo="owner/secret")
     policy = Policy([], default=accept())
-    a = AutoApprover(session, ["owner/secret"], policy, audit_log=tmp_path / "audit.jsonl")
+    a = AutoApprover(
+        session,
+        ["owner/secret"],
+        policy,
+        audit_log=tmp_path / "audit.jsonl",
+        include_existing=True,
+    )
     report = await a.run_once()
     assert [r.user for r in report.records] == [None, None]
     assert all(r.request_id and r.outcome == "ok" for r in report.records)
@@ -314,6 +321,7 @@ async def test_run_watch_command(
         once=True,
         audit_log=tmp_path / "audit.jsonl",
         state_file=tmp_path / "state.json",
+        include_existing=True,
         out=out,
         err=err,
     )
@@ -321,7 +329,7 @@ async def test_run_watch_command(
     text = out.getvalue()
     assert "reject owner/gated-model mallory [rule deny-list]" in text
     assert "accept owner/gated-model alice [rule academic] -> ok" in text
-    assert err.getvalue().startswith("2 decisions: 1 accept, 1 reject")
+    assert err.getvalue().splitlines()[-1].startswith("2 decisions: 1 accept, 1 reject")
 
     bad = tmp_path / "bad.toml"
     bad.write_text('[[rules]]\ntype = "nope"\ndecision = "accept"\n')
@@ -331,3 +339,56 @@ async def test_run_watch_command(
     async with open_session(hub, ft, "hf_wrong") as wrong:
         with pytest.raises(AuthenticationError):
             await run_watch_command(wrong, [REPO], EXAMPLE_POLICY, once=True, out=out, err=err)
+
+
+async def test_first_run_leaves_what_is_already_pending_alone(
+    hub: FakeHub, session: AccessSession, ft: VirtualTime, tmp_path: Path
+) -> None:
+    arrive(hub, ft, "a1", email="x@acme.com")
+    arrive(hub, ft, "mallory")
+    arrive(hub, ft, "h1")
+    first = await approver(session, ft, tmp_path, include_existing=False).run_once()
+    assert (first.records, first.left_alone) == ((), 3)
+    assert hub.request_status(REPO, "mallory") == "pending"
+    arrive(hub, ft, "a2", email="y@acme.com")
+    second = await approver(session, ft, tmp_path, include_existing=False).run_once()
+    assert [(r.user, r.outcome) for r in second.records] == [("a2", "ok")]
+    assert second.left_alone == 0  # the saved position: nothing is left alone twice
+    assert hub.request_status(REPO, "a1") == "pending"
+
+
+async def test_the_default_is_new_requests_only(
+    hub: FakeHub, session: AccessSession, ft: VirtualTime
+) -> None:
+    arrive(hub, ft, "mallory")
+    report = await AutoApprover(session, [REPO], POLICY, clock=ft, sleep=ft.sleep).run_once()
+    assert (report.records, report.left_alone) == ((), 1)
+
+
+async def test_watch_command_says_what_its_first_run_does(
+    hub: FakeHub, session: AccessSession, ft: VirtualTime, tmp_path: Path
+) -> None:
+    arrive(hub, ft, "mallory")
+    arrive(hub, ft, "h1")
+    out, err = io.StringIO(), io.StringIO()
+    state = tmp_path / "state.json"
+    code = await run_watch_command(
+        session, [REPO], EXAMPLE_POLICY, once=True, state_file=state, out=out, err=err
+    )
+    assert code == 0
+    assert out.getvalue() == ""
+    lines = err.getvalue().splitlines()
+    assert lines[0].startswith("first run: deciding only requests that arrive from now on")
+    assert lines[1] == (
+        "left 2 pending requests alone: pending before the watch started "
+        "(--include-existing decides them)"
+    )
+    assert hub.request_status(REPO, "mallory") == "pending"
+
+    arrive(hub, ft, "mallory2")
+    err = io.StringIO()
+    code = await run_watch_command(
+        session, [REPO], EXAMPLE_POLICY, once=True, state_file=state, out=out, err=err
+    )
+    assert err.getvalue().startswith("resuming from the state file")
+    assert "left" not in err.getvalue()
