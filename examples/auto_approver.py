@@ -76,6 +76,7 @@ async def demo() -> None:
                         Policy.from_toml(POLICY),
                         audit_log=audit_log,
                         state_file=Path(tmp) / "state.json",
+                        include_existing=True,  # pass 1 decides the first wave too
                         clock=clock,
                         sleep=clock.sleep,
                         now=lambda: datetime.fromtimestamp(clock.now, timezone.utc),
