@@ -1,9 +1,11 @@
 """Screen access requests with a policy: a demo on a local fake Hub, or a real run.
 
     python examples/auto_approver.py                  # demo: embedded fake Hub, no network
-    HF_TOKEN=hf_... python examples/auto_approver.py my-org/gated-model [--apply] [--forever]
+    python examples/auto_approver.py my-org/gated-model [--apply] [--forever]
 
-Against the real Hub it is a dry run (nothing sent, the audit log says what would be done)
+Given a repo (argument or ``HF_ACCESS_REPO``) it runs on the real Hub (``HF_ENDPOINT`` if set),
+with the token from ``HF_TOKEN`` or ``huggingface-cli login``, like the other examples. There
+it decides only requests that arrive after its first run, and it is a dry run (nothing sent, the audit log says what would be done)
 unless ``--apply`` is given. The policy is ``policy.toml`` next to this file.
 """
 
@@ -57,6 +59,7 @@ class DemoClock:
 async def demo() -> None:
     clock = DemoClock()
     async with FakeHub(clock=clock) as fake:
+        print(f"talking to a fake Hub at {fake.url} (in this process, no network)")
         fake.add_repo(REPO)
         with TemporaryDirectory() as tmp:
             audit_log = Path(tmp) / "audit.jsonl"
@@ -91,7 +94,8 @@ async def demo() -> None:
 
 
 async def real(repo: str, *, apply: bool, forever: bool) -> int:
-    async with AccessSession() as hub:  # HF_TOKEN, HF_ENDPOINT
+    async with AccessSession() as hub:  # HF_TOKEN / token file, HF_ENDPOINT
+        print(f"talking to the Hub at {hub.endpoint}", file=sys.stderr)
         approver = AutoApprover(
             hub,
             [repo],
@@ -105,14 +109,16 @@ async def real(repo: str, *, apply: bool, forever: bool) -> int:
             await approver.run(on_pass=lambda report: print(report.summary(), file=sys.stderr))
             return 0
         report = await approver.run_once()
+        if report.left_alone:  # a first run: the backlog is for a human
+            print(f"left {report.left_alone} pending requests alone", file=sys.stderr)
         print(report.summary(), file=sys.stderr)
         return 1 if report.failed else 0
 
 
 def main(argv: list[str]) -> int:
     args = [a for a in argv if not a.startswith("--")]
-    repo = args[0] if args else os.environ.get("HF_REPO")
-    if repo and os.environ.get("HF_TOKEN"):
+    repo = args[0] if args else os.environ.get("HF_ACCESS_REPO")
+    if repo:
         try:
             return asyncio.run(real(repo, apply="--apply" in argv, forever="--forever" in argv))
         except (HfAccessError, ValueError) as error:
@@ -120,8 +126,6 @@ def main(argv: list[str]) -> int:
             return 2
         except KeyboardInterrupt:
             return 130
-    if repo:
-        print("HF_TOKEN is not set: running the demo on a fake Hub instead", file=sys.stderr)
     asyncio.run(demo())
     return 0
 

@@ -51,7 +51,8 @@ async def with_fake_hub(users_file: Path | None, workdir: Path) -> BulkReport:
             users_file = workdir / "users.txt"
             users_file.write_text("# users approved by the review board\n" + "\n".join(names[:250]))
             print(f"wrote a sample list of 250 users to {users_file}")
-        print(f"fake Hub on {hub.url}: {len(names)} pending requests on {repo}")
+        print(f"talking to a fake Hub at {hub.url} (in this process, no network)")
+        print(f"{len(names)} pending requests on {repo}")
         async with AccessSession(token=hub.token, endpoint=hub.url) as session:
             report = await approve(session, repo, read_users(users_file), workdir / "journal.jsonl")
         accepted = sum(1 for r in hub.snapshot(repo).values() if r.status == "accepted")
@@ -73,6 +74,7 @@ async def main(argv: list[str] | None = None) -> int:
             journal = Path(f"accept-{args.repo.replace('/', '-')}.journal.jsonl")
             print(f"accepting on {args.repo}; rerun to resume (journal: {journal})")
             async with AccessSession() as session:  # HF_TOKEN / token file, HF_ENDPOINT
+                print(f"talking to the Hub at {session.endpoint}")
                 report = await approve(session, args.repo, read_users(args.users_file), journal)
     return 0 if report.ok else 1
 

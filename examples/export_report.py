@@ -61,13 +61,15 @@ async def main(argv: list[str] | None = None) -> int:
         path = args.output or Path(tmp) / "access-report.csv"
         if args.repo is not None:
             async with AccessSession() as session:  # HF_TOKEN / token file, HF_ENDPOINT
+                print(f"talking to the Hub at {session.endpoint}")
                 await export(session, args.repo, path)
             return 0
         repo = "demo-org/gated-model"
         async with FakeHub() as hub:
             hub.add_repo(repo)
             users = hub.seed_pending(repo, 40)
-            print(f"fake Hub on {hub.url}: 40 requests on {repo}")
+            print(f"talking to a fake Hub at {hub.url} (in this process, no network)")
+            print(f"40 requests on {repo}")
             async with AccessSession(token=hub.token, endpoint=hub.url) as session:
                 await session.accept_many(repo, users[:25])
                 await session.reject_many(repo, users[25:30], reason="incomplete form")

@@ -78,7 +78,7 @@ def run_fleet(redis_url: str) -> int:
                 hub.add_user(name)
             groups.append(names)
         print(
-            f"fake Hub at {hub.url}, quota {QUOTA} calls per {WINDOW} s; Redis at {redis_url}; "
+            f"talking to a fake Hub at {hub.url}, quota {QUOTA} calls per {WINDOW} s; Redis at {redis_url}; "
             f"two processes granting {PER_WORKER} users each"
         )
         workers = [

@@ -81,6 +81,7 @@ def make_app(
 
     async def hub_session(app: web.Application) -> Any:
         async with AccessSession(token=token, endpoint=endpoint) as session:
+            print(f"talking to the Hub at {session.endpoint}", flush=True)
             app[SESSION] = session
             yield
 
@@ -100,7 +101,8 @@ async def self_demo() -> int:
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         port = runner.addresses[0][1]
-        print(f"fake Hub on {hub.url}; screening service on http://127.0.0.1:{port}")
+        print(f"talking to a fake Hub at {hub.url} (in this process, no network)")
+        print(f"screening service on http://127.0.0.1:{port}")
         verdicts = [
             {"user": "user-000000", "approved": True},
             {"user": "user-000001", "approved": False, "reason": "sanctions list match"},

@@ -84,6 +84,7 @@ async def demo() -> None:
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     async with FakeHub() as hub:
         hub.add_repo("my-org/gated-model")
+        print(f"talking to a fake Hub at {hub.url} (in this process, no network)")
         async with (
             AccessSession(hub.token, hub.url) as session,
             Relay(

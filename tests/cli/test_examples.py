@@ -53,6 +53,37 @@ def test_example_runs_with_no_arguments(script: str) -> None:
     assert "Traceback" not in proc.stderr
     if script in EXPECTED:
         assert EXPECTED[script] in proc.stdout
+    assert "talking to a fake Hub at http://127.0.0.1:" in proc.stdout + proc.stderr
+
+
+def test_the_examples_read_the_same_sources_as_the_readme() -> None:
+    # a repo from the argument or HF_ACCESS_REPO; the token from HF_TOKEN or the token file
+    for script in SCRIPTS:
+        text = (EXAMPLES / script).read_text(encoding="utf-8")
+        assert "HF_REPO" not in text.replace("HF_ACCESS_REPO", ""), script
+        assert 'environ.get("HF_TOKEN")' not in text, script  # the session resolves it
+        if 'environ.get("HF_ACCESS_REPO")' in text or "sys.argv" in text:
+            assert "talking to the Hub at" in text or script == "fleet.py", script
+
+
+def test_auto_approver_on_a_given_hub_with_the_token_file(tmp_path: Path) -> None:
+    from hf_access.testing import FakeHub
+
+    with FakeHub() as hub:
+        hub.add_repo("acme/model")
+        hub.seed_pending("acme/model", 4)
+        (tmp_path / "token").write_text(hub.token)
+        url = hub.url
+        env = {**_env(), "HF_HOME": str(tmp_path), "HF_ENDPOINT": url}
+        env["HF_ACCESS_REPO"] = "acme/model"
+        proc = subprocess.run(
+            [sys.executable, str(EXAMPLES / "auto_approver.py")],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"talking to the Hub at {url}" in proc.stderr
+    assert "left 4 pending requests alone" in proc.stderr
+    assert "0 decisions" in proc.stderr
 
 
 def test_bulk_approve_with_a_users_file(tmp_path: Path) -> None:
