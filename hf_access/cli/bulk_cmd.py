@@ -8,6 +8,7 @@ Ctrl-C and prints the summary; :func:`split_targets` and :func:`gather_users` re
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -105,12 +106,19 @@ class _Plan:
 
 def read_input(path: str, option: str) -> str:
     """The text of a file given to ``option`` (``-``: stdin); a usage error if unreadable."""
-    if path == "-":
-        return sys.stdin.read()
+    name = "standard input" if path == "-" else path
     try:
+        if path == "-":
+            return sys.stdin.read()
         return Path(path).read_text(encoding="utf-8-sig")
     except OSError as error:
         message = f"cannot read {path}: {error.strerror}"
+        raise click.BadParameter(message, param_hint=f"'{option}'") from None
+    except UnicodeDecodeError as error:
+        message = (
+            f"{name} is not UTF-8 text (byte {error.start}: {error.object[error.start]:#04x}); "
+            "save it as UTF-8"
+        )
         raise click.BadParameter(message, param_hint=f"'{option}'") from None
 
 
@@ -146,13 +154,35 @@ def split_targets(
 
 def gather_users(names: Sequence[str], from_file: str | None, *, after: str) -> list[UserLine]:
     """The users named as arguments, then those of ``--from-file``; at least one."""
-    users = [UserLine(name) for name in names]
+    users = [UserLine(name, origin=f"argument {name!r}") for name in names]
     if from_file is not None:
         source = "standard input" if from_file == "-" else from_file
-        users.extend(parse_users(read_input(from_file, "--from-file"), source=source))
+        read = parse_users(read_input(from_file, "--from-file"), source=source)
+        if not read and not users:
+            raise click.UsageError(
+                f"{source} (--from-file) holds no users: only blank lines and # comments"
+            )
+        users.extend(read)
     if not users:
         raise click.UsageError(f"no users given: name them after {after} or use --from-file")
     return users
+
+
+_DECISION = re.compile(r"decision (\d+): ")
+
+
+def cite_origin(error: ValueError, users: Sequence[UserLine]) -> ValueError:
+    """``decision 7: ...`` from the library -> ``users.csv:9: ...`` (the file and its line).
+
+    Decisions are made repo by repo, each over every user in order.
+    """
+    match = _DECISION.match(str(error))
+    if match is None or not users:
+        return error
+    origin = users[int(match.group(1)) % len(users)].origin
+    if origin is None:
+        return error
+    return ValueError(f"{origin}: {str(error)[match.end() :]}")
 
 
 def describe_change(verb: str, users: int, targets: Sequence[str], noun: str) -> str:
@@ -229,7 +259,8 @@ def show_report(job: BulkJob, report: BulkReport[Any], *, interrupted: bool = Fa
         print_plan(report, job.fmt)
         calls = len(report.plan)
         click.echo(
-            f"dry run: {job.total:,} decisions would take {calls:,} calls; nothing was sent",
+            f"dry run: {output.plural(job.total, 'decision')} would take "
+            f"{output.plural(calls, 'call')}; nothing was sent",
             err=True,
         )
         return EXIT_OK
@@ -338,18 +369,21 @@ async def _execute(
         verbose=settings.verbose,
     )
     async with settings.session() as session:
-        return await drive_bulk(
-            job,
-            lambda on_progress: session.start_bulk(
-                decisions,
-                concurrency=concurrency,
-                use_batch=use_batch,
-                precheck=precheck,
-                on_progress=on_progress,
-                journal=journal,
-                dry_run=dry_run,
-            ),
-        )
+        try:
+            return await drive_bulk(
+                job,
+                lambda on_progress: session.start_bulk(
+                    decisions,
+                    concurrency=concurrency,
+                    use_batch=use_batch,
+                    precheck=precheck,
+                    on_progress=on_progress,
+                    journal=journal,
+                    dry_run=dry_run,
+                ),
+            )
+        except ValueError as error:  # a decision refused before anything was sent
+            raise cite_origin(error, plan.users) from None
 
 
 def run_options(*, concurrency: int, batching: bool) -> list[click.Parameter]:

@@ -19,16 +19,23 @@ class UserLine:
 
     user: str
     reason: str | None = None
+    origin: str | None = attrs.field(default=None, eq=False, repr=False)
+    """Where it was read: ``users.csv:4`` (a file and its line), for error messages."""
+
+
+def _numbered(lines: Iterable[str]) -> list[tuple[int, str]]:
+    """``(line number, line)`` without blank lines and ``#`` comments (spaces stripped)."""
+    kept = []
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            kept.append((number, line))
+    return kept
 
 
 def _meaningful(lines: Iterable[str]) -> list[str]:
     """Lines without blank ones and ``#`` comments (surrounding spaces stripped)."""
-    kept = []
-    for raw in lines:
-        line = raw.strip()
-        if line and not line.startswith("#"):
-            kept.append(line)
-    return kept
+    return [line for _, line in _numbered(lines)]
 
 
 def parse_users(text: str, *, source: str = "the user list") -> list[UserLine]:
@@ -43,31 +50,33 @@ def parse_users(text: str, *, source: str = "the user list") -> list[UserLine]:
         >>> parse_users("email,User,reason\\na@x.org,alice,\\nb@y.org,bob,spam\\n")
         [UserLine(user='alice', reason=None), UserLine(user='bob', reason='spam')]
     """
-    lines = _meaningful(text.splitlines())
-    if not lines:
+    numbered = _numbered(text.splitlines())
+    if not numbered:
         return []
+    lines = [line for _, line in numbered]
     header = next(csv.reader([lines[0]]))
     names = [cell.strip().lower() for cell in header]
     column = next((names.index(c) for c in _USER_COLUMNS if c in names), None)
     if column is None:
         if len(header) > 1:
             raise ValueError(
-                f"{source} looks like a CSV file but has no 'user' column "
+                f"{source}:{numbered[0][0]}: looks like a CSV header but has no 'user' column "
                 f"(columns: {', '.join(cell.strip() for cell in header)})"
             )
-        return [UserLine(line) for line in lines]
+        return [UserLine(line, origin=f"{source}:{number}") for number, line in numbered]
     reason_column = names.index("reason") if "reason" in names else None
     users: list[UserLine] = []
     reader = csv.reader(io.StringIO("\n".join(lines[1:])))
-    for number, row in enumerate(reader, start=2):
+    for row in reader:
+        number = numbered[min(reader.line_num, len(numbered) - 1)][0]  # the row's last line
         if not any(cell.strip() for cell in row):
             continue
         if column >= len(row) or not row[column].strip():
-            raise ValueError(f"{source}, row {number}: no user name in column {header[column]!r}")
+            raise ValueError(f"{source}:{number}: no user name in column {header[column]!r}")
         reason = None
         if reason_column is not None and reason_column < len(row):
             reason = row[reason_column].strip() or None
-        users.append(UserLine(row[column].strip(), reason))
+        users.append(UserLine(row[column].strip(), reason, origin=f"{source}:{number}"))
     return users
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "BulkBar",
     "CountingBar",
     "err_console",
+    "neutralise",
     "out_console",
     "outcome_row",
     "plan_row",
@@ -114,9 +115,26 @@ def _flat(row: Mapping[str, Any]) -> dict[str, str]:
             flat[key] = ";".join(str(v) for v in value)
         elif isinstance(value, bool):
             flat[key] = "true" if value else "false"
+        elif isinstance(value, Mapping):  # a call's body: JSON, as sent
+            flat[key] = json.dumps(value, ensure_ascii=False)
         else:
             flat[key] = "" if value is None else str(value)
-    return flat
+    return {key: neutralise(value) for key, value in flat.items()}
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""A cell starting with one of these is a formula to a spreadsheet."""
+
+
+def neutralise(cell: str) -> str:
+    """A CSV cell a spreadsheet will show as text: a leading ``'`` before a formula start.
+
+    Requesters choose their names and form answers, which reach spreadsheets through CSV::
+
+        >>> print(neutralise("=HYPERLINK(1)"), neutralise("-2+3"), neutralise("alice"))
+        '=HYPERLINK(1) '-2+3 alice
+    """
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 def write_rows(rows: Iterable[JsonRow], fmt: str, stream: IO[str]) -> int:

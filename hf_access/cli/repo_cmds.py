@@ -89,7 +89,11 @@ def list_cmd(
         elif fmt != "jsonl":
             output.write_rows((output.request_row(r) for r in collected), fmt, sys.stdout)
         found = output.plural(len(collected), f"{status} request")
-        click.echo(f"{found} on {repo} ({output.plural(calls, 'call')})", err=True)
+        spent = output.plural(calls, "call")
+        if limit is not None and len(collected) >= limit:  # stopped early: there may be more
+            click.echo(f"the first {found} on {repo}, as --limit {limit} asks ({spent})", err=True)
+        else:
+            click.echo(f"{found} on {repo} ({spent})", err=True)
         return EXIT_OK
 
     raise SystemExit(run(settings, work))

@@ -28,7 +28,7 @@ def test_csv_without_user_column() -> None:
 
 
 def test_csv_row_without_a_name() -> None:
-    with pytest.raises(ValueError, match=r"users\.csv, row 3: no user name"):
+    with pytest.raises(ValueError, match=r"users\.csv:3: no user name"):
         parse_users("user,email\nalice,a@x.org\n,b@y.org\n", source="users.csv")
 
 
@@ -38,3 +38,10 @@ def test_empty() -> None:
 
 def test_repos() -> None:
     assert parse_repos("acme/a\n# old\n\nacme/b  \n") == ["acme/a", "acme/b"]
+
+
+def test_each_user_knows_its_file_and_line() -> None:
+    plain = parse_users("# header\n\nalice\n  bob  \n", source="u.txt")
+    assert [u.origin for u in plain] == ["u.txt:3", "u.txt:4"]
+    table = parse_users("# export\nuser,reason\nalice,\n\nbob,spam\n", source="u.csv")
+    assert [u.origin for u in table] == ["u.csv:3", "u.csv:5"]

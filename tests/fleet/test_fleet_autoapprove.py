@@ -50,7 +50,12 @@ class Replica:
         self.session = AccessSession(hub.token, hub.url, retry=RetryPolicy(max_attempts=1))
         self.audit_log = audit_log
         self.approver = AutoApprover(
-            self.session, [REPO], POLICY, audit_log=audit_log, coordinator=self.coordinator
+            self.session,
+            [REPO],
+            POLICY,
+            audit_log=audit_log,
+            coordinator=self.coordinator,
+            include_existing=True,  # the requests pending at the start are decided too
         )
 
     async def close(self) -> None:

@@ -63,7 +63,10 @@ def test_an_explicit_key(hub: FakeHub, shared_redis: RedisServer, redis_url: str
 def test_watch_replicas_decide_once(hub: FakeHub, redis_url: str, tmp_path: Path) -> None:
     policy = tmp_path / "policy.toml"
     policy.write_text('default = "accept"\n')
-    first = invoke(hub, "--redis", redis_url, "watch", REPO, "--policy", str(policy), "--once")
+    first = invoke(
+        hub, "--redis", redis_url, "watch", REPO, "--policy", str(policy), "--once",
+        "--include-existing",
+    )  # fmt: skip
     assert first.exit_code == 0, first.output
     assert sum(hub.request_status(REPO, f"user-00000{i}") == "accepted" for i in range(4)) == 4
     # Its lead was given back at exit; the next replica continues from the shared position.
