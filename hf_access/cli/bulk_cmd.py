@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+import select
+import signal
 import sys
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from . import output
 from .inputs import UserLine, parse_repos, parse_users
 from .output import JsonRow
 from .runner import (
+    EXIT_DECLINED,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -199,10 +202,60 @@ def confirm_changes(what: str, count: int, assume_yes: bool) -> int | None:
     if not stdin_is_interactive():
         print_error(f"refusing to {what} without confirmation (stdin is not a terminal): add --yes")
         return EXIT_USAGE
-    if not click.confirm(f"About to {what}. Continue?", default=False, err=True):
-        click.echo("aborted: nothing was changed", err=True)
-        return EXIT_FAILED
+    try:
+        with _interruptible():
+            agreed = _confirm(f"About to {what}. Continue?")
+    except (click.Abort, KeyboardInterrupt, EOFError):  # Ctrl-C (or no more input) at the prompt
+        click.echo("\ninterrupted: nothing was sent", err=True)
+        return EXIT_INTERRUPTED
+    if not agreed:
+        click.echo("declined: nothing was changed", err=True)
+        return EXIT_DECLINED
     return None
+
+
+def _confirm(question: str) -> bool:
+    """``click.confirm``, waiting for the answer in short slices on a real terminal.
+
+    Ctrl-C may be delivered to another thread of the process (aiohttp's resolver, an
+    executor): a read blocked in the main thread would not notice it until Enter. Waking every
+    0.2 s lets Python run the signal handler, so the first Ctrl-C stops the prompt at once.
+    """
+    try:
+        fd = sys.stdin.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (a test runner's input)
+        return click.confirm(question, default=False, err=True)
+    while True:
+        click.echo(f"{question} [y/N]: ", nl=False, err=True)
+        while not select.select([fd], [], [], 0.2)[0]:
+            pass
+        line = sys.stdin.readline()
+        if not line:
+            raise EOFError
+        answer = line.strip().lower()
+        if answer in ("y", "yes"):
+            return True
+        if answer in ("", "n", "no"):
+            return False
+        click.echo("Error: invalid input", err=True)
+
+
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """Ctrl-C raises at once while the prompt blocks the event loop.
+
+    asyncio.run's own SIGINT handler only cancels the main task, which cannot happen while a
+    blocking prompt holds the loop: the first Ctrl-C would do nothing.
+    """
+    try:
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 ProgressHook = Callable[[BulkProgress[Any]], None]

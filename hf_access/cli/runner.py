@@ -31,6 +31,7 @@ from ..hub.client import AccessSession
 from .fleet_support import FleetLink
 
 __all__ = [
+    "EXIT_DECLINED",
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
@@ -45,6 +46,7 @@ __all__ = [
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_DECLINED = 3  # "no" at the confirmation prompt: nothing was sent
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process ended by it
 

@@ -213,7 +213,7 @@ def test_more_than_100_needs_yes_without_a_terminal(run: Cli, many: Path) -> Non
 def test_confirmation_prompt(run: Cli, many: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bulk_cmd, "stdin_is_interactive", lambda: True)
     declined = run("accept", REPO, "--from-file", str(many), input="n\n")
-    assert declined.exit_code == 1
+    assert declined.exit_code == 3  # declined: its own code
     assert "About to accept 150 users on 1 repo(s) (acme/model). Continue?" in declined.stderr
     assert "nothing was changed" in declined.stderr
     assert set(run.statuses().values()) == {"pending"}
@@ -274,7 +274,7 @@ def test_confirmation_counts_decisions_over_repos(
     run.hub.seed_pending("acme/other", 60, prefix="two")
     monkeypatch.setattr(bulk_cmd, "stdin_is_interactive", lambda: True)
     result = run("accept", "--repo", REPO, "--repo", "acme/other", *names, input="n\n")
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # declined
     assert "accept 60 users on 2 repo(s) (acme/model, acme/other; 120 decisions)" in result.stderr
 
 

@@ -130,7 +130,7 @@ def test_over_100_changes_needs_confirmation(
     assert writes(run) == 0
     monkeypatch.setattr(bulk_cmd, "stdin_is_interactive", lambda: True)
     declined = run("sync", REPO, "--users-file", str(many), "--remove", "keep", input="n\n")
-    assert declined.exit_code == 1
+    assert declined.exit_code == 3
     assert "About to change the access of 150 users" in declined.stderr
     assert writes(run) == 0
     done = run("sync", REPO, "--users-file", str(many), "--remove", "keep", "--yes")

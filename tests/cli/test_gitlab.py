@@ -368,7 +368,7 @@ def test_more_than_100_needs_yes_without_a_terminal(gl: GitLabCli, many: Path) -
 def test_confirmation_prompt(gl: GitLabCli, many: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bulk_cmd, "stdin_is_interactive", lambda: True)
     declined = gl("deny", PROJECT, "--from-file", str(many), input="n\n")
-    assert declined.exit_code == 1
+    assert declined.exit_code == 3
     assert "About to deny 101 users on 1 project(s) (acme/app). Continue?" in declined.stderr
     assert "nothing was changed" in declined.stderr
     assert len(gl.pending()) == 106

@@ -63,3 +63,45 @@ def test_ctrl_c_stops_cleanly_and_the_journal_resumes(run: Cli, tmp_path: Path) 
     assert result.exit_code == 0, result.stderr
     assert "taken from the journal" in result.stderr
     assert sum(1 for s in run.statuses().values() if s == "accepted") == 200
+
+
+@pytest.mark.slow
+def test_the_first_ctrl_c_at_the_prompt_aborts_at_once(tmp_path: Path) -> None:
+    # A real terminal on stdin (a pty), so the prompt is asked; Ctrl-C is SIGINT.
+    import os
+    import pty
+    import signal
+    import subprocess
+    import sys
+
+    from hf_access.testing import FakeHub
+
+    with FakeHub() as hub:
+        hub.add_repo("acme/model")
+        names = hub.seed_pending("acme/model", 150)
+        users = tmp_path / "users.txt"
+        users.write_text("\n".join(names), encoding="utf-8")
+        master, slave = pty.openpty()
+        env = {**os.environ, "HF_TOKEN": hub.token, "HF_ENDPOINT": hub.url}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "hf_access.cli", "accept", "acme/model", "--from-file", str(users)],
+            stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+        )  # fmt: skip
+        os.close(slave)
+        try:
+            assert proc.stderr is not None
+            prompt = b""
+            while b"Continue?" not in prompt:
+                chunk = proc.stderr.read1(1024)  # type: ignore[attr-defined]
+                assert chunk, prompt
+                prompt += chunk
+            proc.send_signal(signal.SIGINT)
+            _, rest = proc.communicate(timeout=20)
+        finally:
+            os.close(master)
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        assert proc.returncode == 130, rest
+        assert b"interrupted: nothing was sent" in rest
+        assert {r.status for r in hub.snapshot("acme/model").values()} == {"pending"}
