@@ -39,7 +39,7 @@ CHILD = textwrap.dedent(
             hub._transport.send = stalling
             approver = AutoApprover(
                 hub, ["owner/gated-model"], Policy([], default=accept()),
-                audit_log=audit, state_file=state,
+                audit_log=audit, state_file=state, include_existing=True,
             )
             report = await approver.run_once()
             print(report.summary(), flush=True)
