@@ -117,7 +117,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--handles", type=int, default=10_000, help="handle calls to time")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--pages", type=int, default=50)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smaller run (20,000 requests, 2,000 handle calls, 10 pages), same targets",
+    )
     options = parser.parse_args(argv)
+    if options.quick:
+        options.count, options.handles, options.pages = 20_000, 2_000, 10
     if options.handles + options.pages * 1000 > options.count:
         parser.error("--count must cover --handles plus --pages * 1000 pending requests")
 

@@ -15,11 +15,11 @@ from hf_access.testing import FakeHub
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-def readme_example(name: str) -> str:
+def readme_example(name: str, language: str = "python") -> str:
     text = README.read_text(encoding="utf-8")
     marker = f"<!-- readme-example: {name}"
     start = text.index(marker)
-    match = re.compile(r"```python\n(.*?)```", re.S).search(text, start)
+    match = re.compile(rf"```{language}\n(.*?)```", re.S).search(text, start)
     assert match is not None, f"no python block after {marker}"
     return match.group(1)
 
@@ -47,3 +47,26 @@ def test_quickstart_runs_against_the_fake_hub(tmp_path: Path) -> None:
         assert "3 decisions: 3 done, 0 unchanged, 0 failed" in done.stdout
         assert hub.request_status("my-org/gated-model", "ann") == "accepted"
         assert hub.request_status("my-org/gated-model", "cat") == "pending"
+
+
+@pytest.mark.slow
+def test_the_pytest_setup_for_fake_hub_passes(tmp_path: Path) -> None:
+    # The two files as a user would copy them, in a project of their own.
+    (tmp_path / "pytest.ini").write_text(readme_example("pytest-config", "ini"), encoding="utf-8")
+    (tmp_path / "test_access.py").write_text(readme_example("pytest-test"), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout
+
+
+def test_the_readme_claims_only_flags_that_exist() -> None:
+    text = README.read_text(encoding="utf-8")
+    bench = README.parent / "benchmarks"
+    if "either script takes `--quick`" in text:
+        for script in ("bench_bulk.py", "bench_fake_hub.py"):
+            assert '"--quick"' in (bench / script).read_text(encoding="utf-8"), script
+    assert "2.5 hours at the scaled quota" not in text  # the free plan's figure
+    assert text.count("handle calls/s") + text.count("handle calls per") == 1  # given once

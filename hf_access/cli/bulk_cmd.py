@@ -33,11 +33,14 @@ from .runner import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
+    HUB_CREDENTIALS,
     USAGE_ERRORS,
+    Credentials,
     Settings,
     print_error,
     run,
 )
+from .targets import parse_repo, repo_type_option
 
 __all__ = [
     "CONFIRM_ABOVE",
@@ -91,15 +94,16 @@ class _Plan:
 
     def decisions(self, repo_type: RepoType) -> list[Decision]:
         takes_reason = self.action.takes_reason
+        targets = [parse_repo(repo, repo_type) for repo in self.repos]  # datasets/org/name too
         return [
             Decision(
-                repo,
+                repo_id,
                 line.user,
                 self.action,
                 (line.reason or self.reason) if takes_reason else None,
-                repo_type,
+                rtype,
             )
-            for repo in self.repos
+            for repo_id, rtype in targets
             for line in self.users
         ]
 
@@ -281,6 +285,8 @@ class BulkJob:
     assume_yes: bool = False
     fmt: str = "text"
     verbose: int = 0
+    credentials: Credentials = HUB_CREDENTIALS
+    """How the command line takes the token, for the error of a run stopped by auth."""
 
 
 async def drive_bulk(job: BulkJob, start: StartRun) -> int:
@@ -325,7 +331,7 @@ def show_report(job: BulkJob, report: BulkReport[Any], *, interrupted: bool = Fa
     if interrupted:
         click.echo(resume_hint(report, job.journal), err=True)
         return EXIT_INTERRUPTED
-    return bulk_exit_code(report, job.verbose)
+    return bulk_exit_code(report, job.verbose, job.credentials)
 
 
 def print_plan(report: BulkReport[Any], fmt: str) -> None:
@@ -350,7 +356,9 @@ def print_failures(report: BulkReport[Any], who: Callable[[Any], str], limit: in
         click.echo(f"  failed: {listed}: {error}", err=True)
 
 
-def bulk_exit_code(report: BulkReport[Any], verbose: int) -> int:
+def bulk_exit_code(
+    report: BulkReport[Any], verbose: int, credentials: Credentials = HUB_CREDENTIALS
+) -> int:
     """2 (and the error line) when an auth, config or input error stopped the run; 1 when
     an item failed or was not attempted; else 0."""
     fatal = next(
@@ -358,7 +366,7 @@ def bulk_exit_code(report: BulkReport[Any], verbose: int) -> int:
         None,
     )
     if fatal is not None:
-        print_error(fatal, verbose=verbose)
+        print_error(fatal, verbose=verbose, credentials=credentials)
         return EXIT_USAGE
     if report.failed or report.not_attempted:
         return EXIT_FAILED
@@ -408,7 +416,7 @@ async def _execute(
     assume_yes: bool,
     fmt: str,
 ) -> int:
-    decisions = plan.decisions(RepoType.parse(settings.repo_type))
+    decisions = plan.decisions(RepoType.parse(settings.repo_type))  # ValueError: exit 2
     job = BulkJob(
         label=plan.action.value,
         what=describe_change(_VERB[plan.action], len(plan.users), plan.repos, "repo"),
@@ -439,8 +447,12 @@ async def _execute(
             raise cite_origin(error, plan.users) from None
 
 
-def run_options(*, concurrency: int, batching: bool) -> list[click.Parameter]:
-    """The options every bulk command shares (the Hub's and GitLab's)."""
+def run_options(
+    *, concurrency: int, batching: bool, precheck: bool | None = None
+) -> list[click.Parameter]:
+    """The options every bulk command shares (the Hub's and GitLab's); ``batching`` adds
+    --no-batch, ``precheck`` (default: as ``batching``) adds --precheck."""
+    precheck = batching if precheck is None else precheck
     options: list[click.Parameter] = [
         click.Option(
             ["--concurrency"],
@@ -459,16 +471,19 @@ def run_options(*, concurrency: int, batching: bool) -> list[click.Parameter]:
         ),
     ]
     if batching:
-        options += [
+        options.append(
             click.Option(
                 ["--no-batch"], is_flag=True, help="One call per user instead of batches of 100."
-            ),
+            )
+        )
+    if precheck:
+        options.append(
             click.Option(
                 ["--precheck"],
                 is_flag=True,
                 help="Read the target list first and skip users already there.",
-            ),
-        ]
+            )
+        )
     options += [
         click.Option(
             ["--yes", "-y", "assume_yes"],
@@ -514,7 +529,9 @@ def _make(action: Action) -> click.Command:
                 "a 'reason' column of a CSV overrides it per user.",
             )
         )
-    params += run_options(concurrency=16, batching=True)
+    # grant has no batch route (one call per user): --no-batch would change nothing
+    params += run_options(concurrency=16, batching=action is not Action.GRANT, precheck=True)
+    params.append(repo_type_option())
 
     @click.pass_obj
     def callback(
@@ -526,10 +543,10 @@ def _make(action: Action) -> click.Command:
         concurrency: int,
         journal: str | None,
         dry_run: bool,
-        no_batch: bool,
         precheck: bool,
         assume_yes: bool,
         fmt: str,
+        no_batch: bool = False,
         reason: str | None = None,
     ) -> None:
         try:
@@ -558,7 +575,8 @@ def _make(action: Action) -> click.Command:
         callback=callback,
         params=params,
         help=_HELP[action]
-        + "\n\nREPO is namespace/name; users are Hub user names (or request:<id>).",
+        + "\n\nREPO is namespace/name (of --repo-type) or datasets/namespace/name; users are Hub "
+        "user names (or request:<id>).",
         short_help=_HELP[action].split(":")[0].rstrip("."),
     )
 

@@ -34,7 +34,7 @@ from .bulk_cmd import (
     run_options,
     split_targets,
 )
-from .runner import EXIT_OK, EXIT_USAGE, Settings, print_error, run
+from .runner import EXIT_OK, EXIT_USAGE, GITLAB_CREDENTIALS, Settings, print_error, run
 
 __all__ = ["gitlab_group"]
 
@@ -160,7 +160,7 @@ def list_cmd(
         click.echo(f"{found} on {place} ({output.plural(calls, 'call')})", err=True)
         return EXIT_OK
 
-    raise SystemExit(run(settings.hub, work))
+    raise SystemExit(run(settings.hub, work, credentials=GITLAB_CREDENTIALS))
 
 
 # -- approve and deny -------------------------------------------------------------------------
@@ -250,7 +250,7 @@ def _decide(action: str) -> click.Command:
             users = _users(rest, from_file)
             decisions = decisions_for(targets, users, action, kind=kind, access_level=level)
         except ValueError as error:
-            print_error(error, verbose=settings.hub.verbose)
+            print_error(error, verbose=settings.hub.verbose, credentials=GITLAB_CREDENTIALS)
             raise SystemExit(EXIT_USAGE) from None
         job = BulkJob(
             label=action,
@@ -263,6 +263,7 @@ def _decide(action: str) -> click.Command:
             assume_yes=assume_yes,
             fmt=fmt,
             verbose=settings.hub.verbose,
+            credentials=GITLAB_CREDENTIALS,
         )
 
         async def work() -> int:
@@ -278,7 +279,7 @@ def _decide(action: str) -> click.Command:
                     ),
                 )
 
-        raise SystemExit(run(settings.hub, work))
+        raise SystemExit(run(settings.hub, work, credentials=GITLAB_CREDENTIALS))
 
     summary = (
         "Approve access requests: the users become members (developer by default)."

@@ -13,6 +13,7 @@ from ..hub.models import RepoType
 from . import output
 from .output import JsonRow
 from .runner import EXIT_FAILED, EXIT_OK, Settings, run
+from .targets import with_repo_type
 
 __all__ = ["format_age", "inbox_cmd", "inbox_json", "sort_rows"]
 
@@ -97,6 +98,7 @@ def _cells(row: InboxRow) -> tuple[str, ...]:
     )
 
 
+@with_repo_type
 @click.command("inbox", short_help="Every gated repo of some namespaces: what waits where.")
 @click.argument("namespaces", nargs=-1, metavar="[NAMESPACE]...")
 @click.option(
@@ -105,6 +107,7 @@ def _cells(row: InboxRow) -> tuple[str, ...]:
     type=click.Choice(["table", "json", "csv"]),
     default="table",
     show_default=True,
+    help="A table (for people), json or csv.",
 )
 @click.option(
     "--sort",

@@ -13,6 +13,7 @@ import click
 
 from ..screening.relay import DeliveryPolicy, Outbox, Relay
 from .runner import EXIT_OK, EXIT_USAGE, Settings, print_error, run
+from .targets import with_repo_type
 
 __all__ = ["relay_group"]
 
@@ -87,7 +88,7 @@ def relay_group() -> None:
       hf-access relay status
       hf-access relay replay --since 2h
 
-    `hf-access relay REPO...` is short for `hf-access relay run REPO...`.
+    hf-access relay REPO... is short for hf-access relay run REPO....
     """
 
 
@@ -101,6 +102,7 @@ _outbox_option = click.option(
 )
 
 
+@with_repo_type
 @relay_group.command("run")
 @click.argument("repos", nargs=-1, required=True, metavar="REPO...")
 @click.option("--to", "url", required=True, metavar="URL", help="The receiver's URL.")
@@ -170,7 +172,7 @@ def run_cmd(
 ) -> None:
     """Poll REPO... and deliver each new access request to --to as a signed webhook.
 
-    REPO is ``org/name`` (of --repo-type) or ``datasets/org/name``. Every event is kept in
+    REPO is org/name (of --repo-type) or datasets/org/name. Every event is kept in
     the outbox until delivered, so a restart loses nothing and re-sends with the same
     webhook-id. Runs until interrupted (or one pass with --once).
     """

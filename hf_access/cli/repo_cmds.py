@@ -14,6 +14,7 @@ import click
 from ..hub.models import AccessRequest, GatingMode, NotificationsMode, RequestStatus
 from . import output
 from .runner import EXIT_OK, Settings, run
+from .targets import hub_repo, with_repo_type
 
 __all__ = ["gating_cmd", "list_cmd", "report_cmd"]
 
@@ -29,6 +30,7 @@ def _destination(path: str | None) -> Iterator[IO[str]]:
         yield stream
 
 
+@with_repo_type
 @click.command("list")
 @click.argument("repo")
 @click.option(
@@ -45,6 +47,7 @@ def _destination(path: str | None) -> Iterator[IO[str]]:
     type=click.Choice(["table", "json", "csv", "jsonl"]),
     default="table",
     show_default=True,
+    help="Requests as a table (for people), json, csv or jsonl (streamed).",
 )
 @click.option("--limit", type=click.IntRange(min=1), help="Stop after this many requests.")
 @click.pass_obj
@@ -65,14 +68,13 @@ def list_cmd(
     async def work() -> int:
         console = output.err_console()
         collected: list[AccessRequest] = []
+        repo_id, rtype = hub_repo(repo, settings.repo_type)
         async with settings.session() as session:
             with output.CountingBar(console) as bar:
                 for name in statuses:
                     if limit is not None and len(collected) >= limit:
                         break
-                    pages = session.iter_requests(
-                        repo, name, repo_type=settings.repo_type, search=search
-                    )
+                    pages = session.iter_requests(repo_id, name, repo_type=rtype, search=search)
                     with bar.task(f"{name} on {repo}") as counter:
                         async for request in pages:
                             counter.advance()
@@ -110,6 +112,7 @@ def _jsonl(request: AccessRequest) -> str:
     return json.dumps(output.request_row(request), ensure_ascii=False) + "\n"
 
 
+@with_repo_type
 @click.command("report")
 @click.argument("repo")
 @click.option(
@@ -118,6 +121,7 @@ def _jsonl(request: AccessRequest) -> str:
     type=click.Choice(["json", "csv"]),
     default="json",
     show_default=True,
+    help="json (one array) or csv, with one row per request.",
 )
 @click.option(
     "--output", "-o", "path", metavar="PATH", help="Write to this file instead of stdout."
@@ -127,8 +131,9 @@ def report_cmd(settings: Settings, repo: str, fmt: str, path: str | None) -> Non
     """Export the access report: every request in every status."""
 
     async def work() -> int:
+        repo_id, rtype = hub_repo(repo, settings.repo_type)
         async with settings.session() as session:
-            entries = await session.access_report(repo, repo_type=settings.repo_type)
+            entries = await session.access_report(repo_id, repo_type=rtype)
         with _destination(path) as stream:
             count = output.write_rows((output.report_row(e) for e in entries), fmt, stream)
         by_status: dict[str, int] = {}
@@ -142,6 +147,7 @@ def report_cmd(settings: Settings, repo: str, fmt: str, path: str | None) -> Non
     raise SystemExit(run(settings, work))
 
 
+@with_repo_type
 @click.command("gating")
 @click.argument("repo")
 @click.option(
@@ -167,17 +173,18 @@ def gating_cmd(
     """Show the gating mode of a repo, or change gating settings."""
 
     async def work() -> int:
+        repo_id, rtype = hub_repo(repo, settings.repo_type)
         async with settings.session() as session:
             changing = mode is not None or notify is not None or notify_email is not None
             if changing:
                 await session.set_gating(
-                    repo,
+                    repo_id,
                     mode,
-                    repo_type=settings.repo_type,
+                    repo_type=rtype,
                     notifications_mode=notify,
                     notifications_email=notify_email,
                 )
-            current = await session.get_gating(repo, repo_type=settings.repo_type)
+            current = await session.get_gating(repo_id, repo_type=rtype)
         changes = []
         if notify is not None:
             changes.append(f"notifications {notify}")

@@ -37,7 +37,11 @@ __all__ = [
     "EXIT_OK",
     "EXIT_TERMINATED",
     "EXIT_USAGE",
+    "GITLAB_CREDENTIALS",
+    "HUB_CREDENTIALS",
+    "Credentials",
     "Settings",
+    "cli_message",
     "exit_code_for",
     "print_error",
     "run",
@@ -76,6 +80,45 @@ class Settings:
         return AccessSession(token=self.token, endpoint=self.endpoint, limiter=limiter)
 
 
+@attrs.frozen
+class Credentials:
+    """How the command line takes a provider's token and address, for its error messages."""
+
+    token: str
+    endpoint: str
+    login: str = ""
+
+
+HUB_CREDENTIALS = Credentials(
+    token="HF_TOKEN or --token",
+    endpoint="--endpoint (or HF_ENDPOINT)",
+    login=", or log in (huggingface-cli login) so that the token file exists",
+)
+GITLAB_CREDENTIALS = Credentials(
+    token="GITLAB_TOKEN or 'hf-access gitlab --token'",
+    endpoint="'hf-access gitlab --url' (or GITLAB_URL)",
+)
+_LIBRARY_HINTS = (
+    "pass token=..., set HF_TOKEN, or log in so that $HF_HOME/token exists",
+    "pass token=... or set GITLAB_TOKEN (a personal, group or project access token)",
+)
+
+
+def cli_message(error: BaseException, credentials: Credentials = HUB_CREDENTIALS) -> str:
+    """The error in the command line's words: its options and environment variables, never
+    the library's arguments (``token=...``, ``allow_insecure_http=True``)."""
+    text = str(error) or type(error).__name__
+    if isinstance(error, ConfigurationError) and any(h in text for h in _LIBRARY_HINTS):
+        return f"this command needs a token: set {credentials.token}{credentials.login}"
+    text = text.replace(
+        "use https, a loopback address, or allow_insecure_http=True",
+        f"give {credentials.endpoint} an https:// or loopback address",
+    )
+    if isinstance(error, AuthenticationError):
+        text += f"; check {credentials.token}"
+    return text
+
+
 def exit_code_for(error: BaseException) -> int:
     return EXIT_USAGE if isinstance(error, USAGE_ERRORS) else EXIT_FAILED
 
@@ -85,14 +128,18 @@ def _one_line(text: str) -> str:
 
 
 def print_error(
-    error: BaseException | str, *, verbose: int = 0, stream: TextIO | None = None
+    error: BaseException | str,
+    *,
+    verbose: int = 0,
+    stream: TextIO | None = None,
+    credentials: Credentials = HUB_CREDENTIALS,
 ) -> None:
     """``error: ...`` on one line; the traceback too when ``-v`` was given."""
     out = stream or sys.stderr
     if isinstance(error, BaseException):
         if verbose and error.__traceback__ is not None:
             traceback.print_exception(type(error), error, error.__traceback__, file=out)
-        message = str(error) or type(error).__name__
+        message = cli_message(error, credentials)
     else:
         message = error
     out.write(f"error: {_one_line(message)}\n")
@@ -142,7 +189,12 @@ def warnings_as_lines() -> Iterator[None]:
         yield
 
 
-def run(settings: Settings, work: Callable[[], Awaitable[int]]) -> int:
+def run(
+    settings: Settings,
+    work: Callable[[], Awaitable[int]],
+    *,
+    credentials: Credentials = HUB_CREDENTIALS,
+) -> int:
     """Run ``work()`` in a fresh event loop and turn its end into an exit code.
 
     Errors print one line (``error: ...``), with the traceback only when ``-v`` was given.
@@ -158,7 +210,7 @@ def run(settings: Settings, work: Callable[[], Awaitable[int]]) -> int:
             sys.stderr.write("interrupted\n")
             return EXIT_INTERRUPTED
         except (HfAccessError, ValueError) as error:
-            print_error(error, verbose=settings.verbose)
+            print_error(error, verbose=settings.verbose, credentials=credentials)
             return exit_code_for(error)
         except OSError as error:
             print_error(error, verbose=settings.verbose)

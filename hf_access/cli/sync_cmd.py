@@ -20,6 +20,7 @@ from .bulk_cmd import BulkJob, drive_bulk, read_input
 from .inputs import parse_users
 from .output import JsonRow
 from .runner import EXIT_OK, EXIT_USAGE, Settings, print_error, run
+from .targets import hub_repo, with_repo_type
 
 __all__ = ["plan_json", "sync_cmd"]
 
@@ -98,14 +99,15 @@ async def _sync(
     journal: str | None,
     fmt: str,
 ) -> int:
+    repo_id, rtype = hub_repo(repo, settings.repo_type)
     async with settings.session() as session:
         plan = await session.plan_access(
-            repo,
+            repo_id,
             source,
             remove=remove,
             reason=reason,
             include_rejected=include_rejected,
-            repo_type=settings.repo_type,
+            repo_type=rtype,
         )
         reads = output.plural(plan.reads, "call")
         if plan_only or plan.in_sync:
@@ -142,6 +144,7 @@ async def _sync(
         )
 
 
+@with_repo_type
 @click.command("sync", short_help="Make a repo's access equal to a list (plan, then apply).")
 @click.argument("repo")
 @click.option(
@@ -216,7 +219,8 @@ def sync_cmd(
             source = AccessSource.from_users(line.user for line in lines)
         else:
             assert from_repo is not None
-            source = AccessSource.from_repo(from_repo, repo_type=settings.repo_type)
+            from_id, from_type = hub_repo(from_repo, settings.repo_type)
+            source = AccessSource.from_repo(from_id, repo_type=from_type)
     except ValueError as error:
         print_error(error, verbose=settings.verbose)
         raise SystemExit(EXIT_USAGE) from None

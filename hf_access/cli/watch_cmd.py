@@ -18,8 +18,10 @@ from ..screening.autoapprove import AutoApprover, PassReport
 from ..screening.coordination import Coordinator
 from ..screening.policy import Policy, PolicyDecision
 from .runner import EXIT_FAILED, EXIT_OK, EXIT_TERMINATED, Settings, run
+from .targets import with_repo_type
 
 
+@with_repo_type
 @click.command("watch", short_help="Decide new access requests by a policy, as they arrive.")
 @click.argument("repos", nargs=-1, required=True, metavar="REPO...")
 @click.option(

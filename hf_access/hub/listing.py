@@ -62,9 +62,7 @@ async def iter_list(
         size, point, at_point = 0, None, set()  # of the last page read (not the page: memory)
         fresh = 0
         top, at_top = boundary, set(at_boundary)  # the newest instant handed out, and who
-        async for page in iter_pages(
-            send, call, decode_requests, _wire.next_link, prefetch=True
-        ):
+        async for page in iter_pages(send, call, decode_requests, _wire.next_link, prefetch=True):
             size, point = len(page.items), resume_point(page.items)
             at_point = {request_key(i) for i in page.items if point and i.timestamp == point}
             for item in page.items:

@@ -47,7 +47,7 @@ def test_click_usage_errors_are_one_line_too() -> None:
 def test_no_token_is_a_usage_error_on_one_line(run: Cli) -> None:
     result = run("list", REPO, token=None)
     assert result.exit_code == 2
-    assert result.stderr.startswith("error: this call needs a token")
+    assert result.stderr.startswith("error: this command needs a token: set HF_TOKEN or --token")
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
 

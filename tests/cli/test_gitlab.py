@@ -461,7 +461,7 @@ def test_token_without_rights_is_exit_2(gl: GitLabCli) -> None:
 def test_the_global_token_is_not_sent_to_gitlab(gl: GitLabCli) -> None:
     result = gl("list", PROJECT, token=None, head=("--token", HUB_SECRET))
     assert result.exit_code == 2
-    assert result.stderr.startswith("error: this call needs a token")
+    assert result.stderr.startswith("error: this command needs a token")
     assert "GITLAB_TOKEN" in result.stderr
     assert len(result.stderr.splitlines()) == 1
     assert HUB_SECRET not in all_output(result)
