@@ -157,7 +157,8 @@ def decode_identity(data: Any) -> Identity:
     for org in raw_orgs:
         if isinstance(org, Mapping) and isinstance(org.get("name"), str):
             role = org.get("roleInOrg")
-            # [open] an organisation listed without a role: treated as read, managed by no one.
+            # Not documented: an organisation listed without a role. Read as the least (read), so
+            # the inbox never claims a repo its owner cannot manage.
             orgs[org["name"]] = role if isinstance(role, str) else "read"
     auth = data.get("auth")
     access = auth.get("accessToken") if isinstance(auth, Mapping) else None
@@ -176,7 +177,7 @@ def decode_repos(data: Any, repo_type: RepoType) -> list[RepoSummary]:
         if not isinstance(item, Mapping) or not isinstance(item.get("id"), str):
             raise DecodeError(f"unexpected repo listing from the Hub: item [{index}] has no id")
         try:
-            # [open] a listing item without "gated" is read as not gated.
+            # Not documented: a listing item without "gated". Read as not gated (nothing to review).
             gating = GatingMode.parse(item.get("gated", False))
         except ValueError as exc:
             raise DecodeError(f"unexpected repo listing from the Hub: {exc}") from None
@@ -218,7 +219,7 @@ async def _row(hub: AccessSession, namespace: str, repo: RepoSummary, now: datet
             ):
                 made, decided = request.timestamp, request.reviewed_at
                 if made is None or made < since:
-                    continue  # [open] whether "after" is inclusive: the bound is checked here
+                    continue  # "after" may or may not be inclusive (not documented): checked here
                 received_day += made >= day
                 received_week += made >= week
                 if decided is None or decided < made:

@@ -1,10 +1,11 @@
 """Reading one of the Hub's lists to its end, past a page cut short with no next link.
 
 The Hub sends a ``Link: rel="next"`` header while more entries remain, but a list has been
-seen to stop at exactly 1,000 entries with no next link (see the design notes on
-pagination). A full page with no next link is therefore not the end: the list is asked
-once more for what comes after the last entry (``after=`` its timestamp). Whether ``after``
-is inclusive is [open], so entries already handed out at that instant are dropped. A list
+seen to stop at exactly 1,000 entries with no next link (FIDELITY.md, pagination). A full
+page with no next link is therefore not the end: the list is asked once more for what comes
+after the last entry (``after=`` its timestamp). The Hub does not document whether ``after``
+is inclusive, so the tolerant reading is taken: entries already handed out at that instant
+are dropped, whichever it is. A list
 of exactly a multiple of the page size costs one extra call; a list the Hub cut short is
 read to the end.
 

@@ -13,7 +13,7 @@ How it stays cheap. A *stream* is one list (repo, repo type, status). For each t
 keeps a position: the newest request ``timestamp`` it has handed out (``after``) and the ids
 seen at that instant. Each poll asks only for ``after=<position - 1 ms>`` (one call while
 fewer than a page arrived; the 1 ms and the ids make it right whether the Hub's ``after`` is
-inclusive or not [open]). A stream polled with nothing new waits ``backoff`` times longer,
+inclusive or not, which it does not document). A stream polled with nothing new waits ``backoff`` times longer,
 up to ``max_interval``; anything new brings it back to ``interval``. Calls go through the
 session, so they share its rate limiter. Transient failures (connection, timeout, 5xx, 429,
 anything but the errors below) are logged and retried later with the same backoff; auth

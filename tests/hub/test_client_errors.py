@@ -1,4 +1,4 @@
-"""Every error row of hub-api.md through the session, and malformed bodies."""
+"""Every error answer of the Hub (FIDELITY.md's error rows) through the session, and malformed bodies."""
 
 from __future__ import annotations
 

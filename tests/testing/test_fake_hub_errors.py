@@ -1,4 +1,4 @@
-"""hub-api.md's error table, row by row, on every owner route and repo type."""
+"""The Hub's error answers (FIDELITY.md), row by row, on every owner route and repo type."""
 
 from __future__ import annotations
 
