@@ -22,7 +22,7 @@ from ._model import JsonDict, Repo, Request
 from ._records import REPO_TYPES, GatedMode, bad_request, format_ms
 from ._server import caller, json_response, next_link
 from ._state import HubState
-from ._validate import MAX_LIMIT, MIN_LIMIT
+from ._validate import parse_limit
 
 __all__ = ["ORG_ROLES", "ListingSeeding", "register_listing"]
 
@@ -30,21 +30,6 @@ ORG_ROLES = ("admin", "write", "contributor", "read")
 """The roles a user can have in an organisation (``roleInOrg``)."""
 
 _TYPE_PATHS = "{rtype:models|datasets|spaces}"
-
-
-def _limit(raw: str | None) -> int:
-    if raw is None:
-        return MAX_LIMIT
-    try:
-        limit = int(raw)
-    except ValueError:
-        raise bad_request("* Invalid input: expected number, received NaN * at limit") from None
-    # (assumed: FIDELITY.md) the Hub's bounds for repo listings are not recorded: the access lists' are used.
-    if limit < MIN_LIMIT:
-        raise bad_request(f"* Too small: expected number to be >={MIN_LIMIT} * at limit")
-    if limit > MAX_LIMIT:
-        raise bad_request(f"* Too big: expected number to be <={MAX_LIMIT} * at limit")
-    return limit
 
 
 def _repo_item(repo: Repo, private: bool, expand: Sequence[str]) -> JsonDict:
@@ -101,7 +86,9 @@ class ListingRoutes:
         token = self.state.token(request.headers.get("Authorization"))
         repo_type = request.match_info["rtype"][:-1]
         query = request.query
-        limit = _limit(query.get("limit"))
+        # (assumed: FIDELITY.md) the Hub's bounds for repo listings are not recorded: the
+        # access lists' are used.
+        limit = parse_limit(query.get("limit"))
         author = query.get("author") or None
         expand = query.getall("expand[]", []) + query.getall("expand", [])
         try:
