@@ -20,13 +20,13 @@ anything but the errors below) are logged and retried later with the same backof
 errors (:class:`~hf_access.AuthenticationError`, :class:`~hf_access.PermissionDeniedError`),
 a missing repo (:class:`~hf_access.NotFoundError`) and a closed session are raised.
 
-"New since the watch started": with ``include_existing=False`` (the default) the first poll
-of a stream only sets the position (requests already in the list are never handed out; how
-many were left alone is counted in :attr:`Watcher.left_alone`); ``include_existing=True``
-hands them out too. A saved position (``state_file``) wins over both: :attr:`Watcher.resumed`
-names the streams that start from one. "New" follows the request's own ``timestamp`` (its creation): on the pending list that
-is every arrival; a request moved back into a list later keeps its old timestamp and is not
-seen again.
+"New since the watch started": with ``include_existing=False`` (the default) the first poll of a
+stream only sets the position (requests already in the list are never handed out; how many were
+left alone is counted in :attr:`Watcher.left_alone`); ``include_existing=True`` hands them out
+too. A saved position (``state_file``) wins over both: :attr:`Watcher.resumed` names the streams
+that start from one. "New" follows the request's own ``timestamp`` (its creation): on the
+pending list that is every arrival; a request moved back into a list later keeps its old
+timestamp and is not seen again.
 
 Exactly once: an event counts as handled when the consumer asks for the next one, or when
 the watch is closed (``async with`` / :meth:`Watcher.aclose`); the position is then written
