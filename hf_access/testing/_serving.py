@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TypeVar
 
@@ -31,6 +33,7 @@ class LocalServer:
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._handling = 0  # requests in a handler now
 
     def _build_app(self) -> web.Application:
         raise NotImplementedError
@@ -55,9 +58,9 @@ class LocalServer:
         """Start serving in the running event loop; return ``self``."""
         if self._runner is not None:
             raise RuntimeError(f"the {self._name} is already started")
-        runner = web.AppRunner(
-            self._build_app(), access_log=None, handle_signals=False, shutdown_timeout=1.0
-        )
+        app = self._build_app()
+        app.middlewares.insert(0, self._count_handling)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
@@ -71,6 +74,42 @@ class LocalServer:
         self._runner = runner
         self._port = int(sock.getsockname()[1])
         return self
+
+    @web.middleware
+    async def _count_handling(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        self._handling += 1
+        try:
+            return await handler(request)
+        finally:
+            self._handling -= 1
+
+    @property
+    def busy(self) -> bool:
+        """Whether a client has a connection open or a request is being handled."""
+        runner = self._runner
+        open_connections = (
+            runner is not None and runner.server is not None and bool(runner.server.connections)
+        )
+        return self._handling > 0 or open_connections
+
+    async def idle(self, *, timeout: float = 10.0) -> None:
+        """Wait until no connection is open and no request is in hand (checked every 2 ms).
+
+        For a test that has closed its clients, or killed a process in the middle of its
+        calls: once this returns, every request the server received has been applied, or
+        dropped with its connection, and the state can be read. :class:`TimeoutError` after
+        ``timeout`` seconds (a client still holds a connection open).
+        """
+        deadline = time.monotonic() + timeout
+        while self.busy:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"the {self._name} was still busy after {timeout:g}s: "
+                    f"{self._handling} request(s) in hand, or a connection left open"
+                )
+            await asyncio.sleep(0.002)
 
     async def stop(self) -> None:
         """Stop serving (idempotent)."""

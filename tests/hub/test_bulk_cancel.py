@@ -90,7 +90,7 @@ async def test_cancel_a_batch_run_on_a_slow_hub(fhub: FakeHub) -> None:
         with pytest.raises(asyncio.CancelledError):
             await asyncio.wait_for(task, timeout=5.0)
         assert not http.closed
-    await asyncio.sleep(0.05)  # let the fake Hub finish what it had received
+    await fhub.idle()  # what the fake Hub had received is applied or dropped
 
     report = run.report()
     assert report.stopped == "cancelled"
@@ -110,7 +110,11 @@ async def test_cancel_before_start_and_during_precheck(fhub: FakeHub) -> None:
     async with AccessSession(token=fhub.token, endpoint=fhub.url) as hub:
         run = hub.start_bulk([(REPO, u, "accept") for u in users], precheck=True)
         task = asyncio.create_task(run.run())
-        await asyncio.sleep(0.02)  # the precheck's list call is on the wire
+        for _ in range(5000):  # until the precheck's list call is on the wire (5 s at most)
+            if fhub.counters.total_calls:
+                break
+            await asyncio.sleep(0.001)
+        assert fhub.counters.total_calls == 1
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

@@ -286,7 +286,7 @@ async def test_kill_9_and_resume(tmp_path: Path, action: str) -> None:
         assert await first.wait() == -9
         # Calls the Hub had received when the child died are either applied or dropped
         # (its handler is cancelled with the connection): let them end before looking.
-        await asyncio.sleep(0.1)
+        await hub.idle()
 
         settled = {
             key.split("|")[1]

@@ -81,7 +81,7 @@ async def test_sync_killed_and_run_again(tmp_path: Path) -> None:
         first.kill()
         await first.communicate()
         assert await first.wait() == -9
-        await asyncio.sleep(0.1)  # calls the Hub received are applied or dropped by now
+        await hub.idle()  # calls the Hub received are applied or dropped
 
         journaled = {
             key.split("|")[1]

@@ -114,3 +114,41 @@ async def test_a_client_hanging_up_mid_body_logs_no_traceback(
         assert gl.state("acme/app").requests == ("alice",)  # nothing was decided
     noisy = [r for r in caplog.records if r.exc_info or r.levelno >= logging.WARNING]
     assert noisy == []
+
+
+async def test_idle_waits_for_a_killed_clients_last_call() -> None:
+    from hf_access.testing import Faults
+
+    async with FakeHub(faults=Faults(latency_ms=150)) as hub:
+        hub.add_repo("acme/model")
+        [user] = hub.seed_pending("acme/model", 1)
+        assert not hub.busy
+        # A client that sends its call and vanishes, as a process killed mid-call would.
+        _, writer = await asyncio.open_connection("127.0.0.1", hub.port)
+        body = b'{"user": "%s", "status": "accepted"}' % user.encode()
+        writer.write(
+            b"POST /api/models/acme/model/user-access-request/handle HTTP/1.1\r\nHost: x\r\n"
+            + f"Authorization: Bearer {hub.token}\r\n".encode()
+            + b"Content-Type: application/json\r\nConnection: close\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        writer.close()
+        assert hub.busy
+        await hub.idle()
+        assert not hub.busy
+        # Applied, or dropped with its connection (as the aiohttp in use does): no handler is
+        # left to change it.
+        assert hub.request_status("acme/model", user) in ("accepted", "pending")
+
+
+async def test_idle_gives_up_on_a_connection_held_open() -> None:
+    async with FakeHub() as hub:
+        _, writer = await asyncio.open_connection("127.0.0.1", hub.port)
+        try:
+            with pytest.raises(TimeoutError, match=r"still busy after 0\.05s"):
+                await hub.idle(timeout=0.05)
+        finally:
+            writer.close()
+        await hub.idle()
