@@ -15,8 +15,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# --upgrade-strategy eager: an existing .venv moves to the newest releases too (the newest aiohttp).
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[cli,test,redis]'
+	$(BIN)/python -m pip install --quiet --upgrade --upgrade-strategy eager -e '.[cli,test,redis]'
 	touch $(STAMP)
 
 $(OLD_STAMP): pyproject.toml $(OLD_CONSTRAINTS)

@@ -577,7 +577,7 @@ def _make(action: Action) -> click.Command:
         help=_HELP[action]
         + "\n\nREPO is namespace/name (of --repo-type) or datasets/namespace/name; users are Hub "
         "user names (or request:<id>).",
-        short_help=_HELP[action].split(":")[0].rstrip("."),
+        short_help=_HELP[action].split(":")[0].rstrip(".") + ".",
     )
 
 

@@ -292,7 +292,7 @@ def _decide(action: str) -> click.Command:
         params=params,
         help=summary + "\n\nTARGET is a project's path or id (with --group, a group's); users "
         "are user names, or user ids (digits or id:N).",
-        short_help=summary.split(":")[0],
+        short_help=summary.split(":")[0].rstrip(".") + ".",
     )
 
 

@@ -129,7 +129,9 @@ def parse_reasons(body: Mapping[str, object], status: str) -> str | None:
             continue
         if not isinstance(value, str):
             raise _expected("string", value, key)
-        if len(value) > MAX_REASON:
+        # Counted as JavaScript counts a string's length (UTF-16 code units: an emoji is 2),
+        # as the client counts it (assumed: FIDELITY.md).
+        if len(value.encode("utf-16-le", "surrogatepass")) // 2 > MAX_REASON:
             raise bad_request(
                 f"* Too big: expected string to have <={MAX_REASON} characters * at {key}"
             )

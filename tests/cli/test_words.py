@@ -116,6 +116,8 @@ def test_help_texts_share_one_style() -> None:
 
     for path, command in walk(cli, "hf-access"):
         assert "`" not in (command.help or ""), path  # no reST markup in --help
+        summary = command.get_short_help_str(limit=200)
+        assert summary.endswith((".", ")")), (path, summary)  # as listed by the group's --help
         for param in command.params:
             if isinstance(param, click.Option) and param.help:
                 assert param.help.rstrip().endswith((".", ")")), (path, param.name)

@@ -584,6 +584,13 @@ async def test_outcome_validation_messages(hub: FakeHub, api: Api) -> None:
         '* Invalid option: expected one of "accepted"|"rejected"|"pending"|"reset" * at status',
     )
     assert (await api.get(f"{ACCESS}/pending", params={"limit": "9"})).status == 400
+    emoji = "\N{GRINNING FACE}"  # two UTF-16 code units, as the Hub's JavaScript counts
+    assert (
+        await api.handle("rejected", user="user-000000", rejectionReason=emoji * 101)
+    ).status == 400
+    assert (
+        await api.handle("rejected", user="user-000000", rejectionReason=emoji * 100)
+    ).status == 200
     assert (await api.handle("accepted")).status == 400
     assert (await api.handle("accepted", user="user-000000", userId="x")).status == 400
 
