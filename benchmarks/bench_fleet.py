@@ -306,6 +306,8 @@ async def replica(hub_url: str, redis_url: str, audit: str) -> None:
             coordinator=coordinator,
             interval=0.25,
             max_interval=0.25,
+            # Requesters may start before the first replica's first poll: those count too.
+            include_existing=True,
         )
         await approver.run()
 
