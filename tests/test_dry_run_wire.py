@@ -17,9 +17,12 @@ from aiohttp import web
 
 from hf_access import AccessSession, Call, Decision, PlannedCall
 from hf_access.gitlab import GitLabDecision, GitLabSession
+from hf_access.gitlab.wire import UnresolvedUser
 from hf_access.testing import OWNER_TOKEN
 
 Received = tuple[str, str, dict[str, str], bytes]
+REQUESTERS = {"ann": 7, "bob": 8}
+"""Who the recorder lists as requesting access on GitLab (name: user id)."""
 
 
 class Recorder:
@@ -42,6 +45,8 @@ class Recorder:
             return web.json_response({**member, "state": "active"}, status=201)
         if request.method == "DELETE":
             return web.Response(status=204)
+        if request.method == "GET" and request.path.endswith("/access_requests"):
+            return web.json_response([{"id": i, "username": n} for n, i in REQUESTERS.items()])
         return web.json_response({})
 
     def app(self) -> web.Application:
@@ -127,3 +132,56 @@ async def test_gitlab_dry_run_is_what_is_sent(
         real = await gitlab.decide_many(decisions)
     assert real.ok, real.failures()
     assert rec.received == _plan(dry.plan, prefix="/api/v4")
+
+
+GITLAB_BY_NAME: list[tuple[str, list[GitLabDecision]]] = [
+    ("approve at a level", [GitLabDecision("acme/app", "ann", "approve", access_level=20)]),
+    ("approve, default level", [GitLabDecision(42, "@bob", "approve")]),
+    ("deny on a group", [GitLabDecision("acme", "ann", "deny", kind="group")]),
+]
+
+
+def _list_read(received: Received) -> bool:
+    return received[0] == "GET" and received[1].endswith("/access_requests")
+
+
+@pytest.mark.parametrize(("label", "decisions"), GITLAB_BY_NAME, ids=[r[0] for r in GITLAB_BY_NAME])
+async def test_gitlab_dry_run_by_known_name_is_what_is_sent(
+    recorder: tuple[Recorder, str], label: str, decisions: list[GitLabDecision]
+) -> None:
+    """Names the session has already read resolve in the dry run: the plan is the wire."""
+    rec, url = recorder
+    async with GitLabSession("glpat-test", url) as gitlab:
+        for d in decisions:
+            await gitlab.list_requests(d.target, kind=d.kind)
+        rec.received.clear()
+        dry = await gitlab.decide_many(decisions, dry_run=True)
+        assert rec.received == []
+        real = await gitlab.decide_many(decisions)
+    assert real.ok, real.failures()
+    assert rec.received == _plan(dry.plan, prefix="/api/v4")
+    assert all("{" not in planned.path for planned in dry.plan)
+
+
+@pytest.mark.parametrize(("label", "decisions"), GITLAB_BY_NAME, ids=[r[0] for r in GITLAB_BY_NAME])
+async def test_gitlab_dry_run_by_unknown_name_is_what_is_sent(
+    recorder: tuple[Recorder, str], label: str, decisions: list[GitLabDecision]
+) -> None:
+    """A name a dry run cannot resolve without a call stands as ``{name}`` in the plan; the
+    real run reads the request list to resolve it and then sends the plan with the user's id
+    in that place, everything else byte for byte."""
+    rec, url = recorder
+    async with GitLabSession("glpat-test", url) as gitlab:
+        dry = await gitlab.decide_many(decisions, dry_run=True)
+        assert rec.received == []
+        real = await gitlab.decide_many(decisions)
+    assert real.ok, real.failures()
+    placeholders = {str(UnresolvedUser(n)): str(i) for n, i in REQUESTERS.items()}
+    planned = _plan(dry.plan, prefix="/api/v4")
+    resolved = [
+        (method, "/".join(placeholders.get(s, s) for s in path.split("/")), params, body)
+        for method, path, params, body in planned
+    ]
+    assert resolved != planned  # the plan named the user it had still to resolve
+    assert [r for r in rec.received if not _list_read(r)] == resolved
+    assert any(_list_read(r) for r in rec.received)

@@ -116,7 +116,7 @@ class GitLabDecision:
 
     def __attrs_post_init__(self) -> None:
         if self.action is GitLabAction.APPROVE and self.access_level is None:
-            object.__setattr__(self, "access_level", AccessLevel.DEVELOPER)
+            object.__setattr__(self, "access_level", _wire.DEFAULT_ACCESS_LEVEL)
         if self.action is GitLabAction.DENY and self.access_level is not None:
             raise ValueError("deny takes no access level")
 
@@ -217,18 +217,13 @@ def _user_id(d: GitLabDecision) -> int | None:
     return d.user if isinstance(d.user, int) else None
 
 
-def _call(d: GitLabDecision, user_id: int | str) -> Call:
-    """The call for one decision; a dry run passes a name still to resolve as ``{name}``."""
-    if isinstance(user_id, str):  # only a dry run: nothing is sent with a placeholder
-        base = f"{d.kind.plural}/{_wire.encode_target(d.target)}/access_requests/{{{user_id}}}"
-        if d.action is GitLabAction.APPROVE:
-            level = str(int(d.access_level or AccessLevel.DEVELOPER))
-            return Call("PUT", f"{base}/approve", params={"access_level": level})
-        return Call("DELETE", base)
+def _call(d: GitLabDecision, user: _wire.UserSlot) -> Call:
+    """The call for one decision, built by the wire; a dry run passes a name it could not
+    resolve without sending anything as an :class:`~hf_access.gitlab.wire.UnresolvedUser`."""
     if d.action is GitLabAction.APPROVE:
-        level_ = d.access_level or AccessLevel.DEVELOPER
-        return _wire.approve_call(d.kind, d.target, user_id, level_)
-    return _wire.deny_call(d.kind, d.target, user_id)
+        level = d.access_level or _wire.DEFAULT_ACCESS_LEVEL
+        return _wire.approve_call(d.kind, d.target, user, level)
+    return _wire.deny_call(d.kind, d.target, user)
 
 
 @attrs.define
@@ -250,7 +245,7 @@ class _GitLabExecutor:
         user_id = _user_id(d)
         if user_id is None:
             known = self.directory.names.lookup((d.kind, d.target), str(d.user))
-            return _call(d, known if known is not None else str(d.user))
+            return _call(d, known if known is not None else _wire.UnresolvedUser(str(d.user)))
         return _call(d, user_id)
 
     async def prepare(

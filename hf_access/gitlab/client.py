@@ -145,7 +145,7 @@ class GitLabSession(SessionBase):
         user: UserArg,
         *,
         kind: KindArg = TargetKind.PROJECT,
-        access_level: AccessLevel | int | str = AccessLevel.DEVELOPER,
+        access_level: AccessLevel | int | str = _wire.DEFAULT_ACCESS_LEVEL,
     ) -> GitLabMember:
         """Approve a request: the user becomes a member with ``access_level`` (default developer).
 
@@ -236,7 +236,7 @@ class GitLabSession(SessionBase):
         targets: Target | Iterable[Target],
         users: UserArg | Iterable[UserArg],
         *,
-        access_level: AccessLevel | int | str = AccessLevel.DEVELOPER,
+        access_level: AccessLevel | int | str = _wire.DEFAULT_ACCESS_LEVEL,
         kind: KindArg = TargetKind.PROJECT,
         **options: Unpack[GitLabBulkOptions],
     ) -> GitLabBulkReport:

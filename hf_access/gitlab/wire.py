@@ -20,6 +20,8 @@ import time
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
+import attrs
+
 from ..core.ratelimit import RateLimitInfo
 from ..core.sansio import Call, normalize_endpoint, parse_link_next
 from ..core.transport import Response
@@ -28,10 +30,13 @@ from .models import AccessLevel, GitLabAccessRequest, GitLabMember, GitLabUser, 
 log = logging.getLogger("hf_access")
 
 __all__ = [
+    "DEFAULT_ACCESS_LEVEL",
     "DEFAULT_PER_PAGE",
     "MAX_PER_PAGE",
     "Target",
+    "UnresolvedUser",
     "UserArg",
+    "UserSlot",
     "approve_call",
     "approve_path",
     "deny_call",
@@ -62,6 +67,8 @@ UserArg = int | str | GitLabAccessRequest | GitLabMember | GitLabUser
 API_SUFFIX = "/api/v4"
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 100
+DEFAULT_ACCESS_LEVEL = AccessLevel.DEVELOPER
+"""The level an approval gives when none is named."""
 MAX_DEPTH = 21  # a top-level group, 20 levels of subgroups (the project sits in the last)
 
 # GitLab's path rule: letters, digits, '_', '-', '.'; not starting with '-'; not ending in
@@ -154,6 +161,32 @@ def user_ref(user: UserArg) -> int | str:
     raise ValueError(f"a user is an id, a user name or a record, not {type(user).__name__}")
 
 
+@attrs.frozen
+class UnresolvedUser:
+    """A user name not resolved to its id yet: a dry run's planned path shows it as ``{name}``.
+
+    A real run resolves every name before it builds its call, so this never reaches a server.
+
+    >>> deny_call(TargetKind.PROJECT, 3, UnresolvedUser("@eve")).path
+    'projects/3/access_requests/{eve}'
+    """
+
+    name: str = attrs.field(converter=validate_username)
+
+    def __str__(self) -> str:
+        return "{" + self.name + "}"
+
+
+UserSlot = int | UnresolvedUser
+"""The ``:user_id`` of a path: an id, or (in a dry run only) a name still to resolve."""
+
+
+def _user_segment(user: UserSlot) -> str:
+    if isinstance(user, UnresolvedUser):
+        return str(user)
+    return str(validate_user_id(user))
+
+
 def validate_access_level(level: AccessLevel | int | str) -> AccessLevel:
     """One of :class:`AccessLevel` (by member, number or name), else ValueError."""
     return AccessLevel.parse(level)
@@ -192,12 +225,12 @@ def requests_path(kind: TargetKind, target: Target) -> str:
     return f"{kind.plural}/{encode_target(target)}/access_requests"
 
 
-def request_path(kind: TargetKind, target: Target, user_id: int) -> str:
+def request_path(kind: TargetKind, target: Target, user_id: UserSlot) -> str:
     """``projects/:id/access_requests/:user_id`` (deny)."""
-    return f"{requests_path(kind, target)}/{validate_user_id(user_id)}"
+    return f"{requests_path(kind, target)}/{_user_segment(user_id)}"
 
 
-def approve_path(kind: TargetKind, target: Target, user_id: int) -> str:
+def approve_path(kind: TargetKind, target: Target, user_id: UserSlot) -> str:
     """``projects/:id/access_requests/:user_id/approve``."""
     return f"{request_path(kind, target, user_id)}/approve"
 
@@ -328,13 +361,15 @@ def request_access_call(kind: TargetKind, target: Target) -> Call:
     return Call("POST", requests_path(kind, target))
 
 
-def approve_call(kind: TargetKind, target: Target, user_id: int, level: AccessLevel) -> Call:
+def approve_call(
+    kind: TargetKind, target: Target, user_id: UserSlot, level: AccessLevel = DEFAULT_ACCESS_LEVEL
+) -> Call:
     """Approve a request at ``level`` (``PUT .../access_requests/:user_id/approve``)."""
     params = {"access_level": str(int(level))}
     return Call("PUT", approve_path(kind, target, user_id), params=params)
 
 
-def deny_call(kind: TargetKind, target: Target, user_id: int) -> Call:
+def deny_call(kind: TargetKind, target: Target, user_id: UserSlot) -> Call:
     """Deny (delete) a request (``DELETE .../access_requests/:user_id``)."""
     return Call("DELETE", request_path(kind, target, user_id))
 
