@@ -309,7 +309,7 @@ class _HubExecutor:
             return _wire.list_call(repo_type, repo_id, status, after=since)
 
         async for r in iter_list(self.transport.send, call_after):  # read past a cut at 1,000
-            names.add(r.username or f"request:{r.request_id}")
+            names.add(r.label)
         return names
 
     async def prepare(self, decisions: Sequence[Decision], todo: list[int]) -> dict[int, Settled]:

@@ -8,6 +8,7 @@ they live in the one converter of :mod:`hf_access.hub.convert`.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -25,7 +26,17 @@ __all__ = [
     "RepoType",
     "ReportEntry",
     "RequestStatus",
+    "UserArg",
+    "UserRef",
+    "validate_username",
 ]
+
+# User names keep the rule of Hub accounts: letters, digits, '-', '_', '.'; starting with a
+# letter or digit and ending with a letter, digit or '_'; no '--' or '..'; at most 96
+# characters. Matched whole (``fullmatch``): ``$`` would let a final newline through.
+_USER_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.\-]{0,94}[A-Za-z0-9_])?")
+_HEX24_RE = re.compile(r"[0-9a-fA-F]{24}")
+_REQUEST_ID_RE = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 
 
 class RepoType(str, enum.Enum):
@@ -137,10 +148,115 @@ class AccessRequest:
 
     @property
     def label(self) -> str:
-        """A name for messages: the user name, else ``request:<id>``."""
-        if self.username:
-            return self.username
-        return f"request:{self.request_id}"
+        """A name for messages: the user name, else ``request:<id>`` (see :class:`UserRef`)."""
+        return UserRef.of_request(self.username, self.request_id).label
+
+
+def validate_username(user: str) -> str:
+    """Return ``user`` if it is a well-formed Hub user name, else ValueError."""
+    if not isinstance(user, str) or not _USER_RE.fullmatch(user) or "--" in user or ".." in user:
+        raise ValueError(f"invalid user name {user!r}")
+    return user
+
+
+_LABEL_PREFIXES = {"requestId": "request:", "userId": "user-id:"}
+
+
+@attrs.frozen
+class UserRef:
+    """Who a decision is about, as the Hub's bodies address a user: by name (``user``), by
+    user id (``userId``) or by request id (``requestId``, for repos that hide requesters).
+
+    Its :attr:`label` is how decisions, journals, reports and messages name it: the user name,
+    else ``request:<id>`` or ``user-id:<id>``; :meth:`parse` reads a label back. Those labels
+    are written and read here and nowhere else.
+
+    >>> UserRef.parse("request:abc123").body()
+    {'requestId': 'abc123'}
+    >>> UserRef.parse("alice").label
+    'alice'
+    >>> UserRef.of_request(None, "abc123").label
+    'request:abc123'
+    """
+
+    kind: str  # "user", "userId" or "requestId"
+    value: str
+
+    @property
+    def label(self) -> str:
+        return _LABEL_PREFIXES.get(self.kind, "") + self.value
+
+    def body(self) -> dict[str, str]:
+        return {self.kind: self.value}
+
+    @classmethod
+    def of_request(cls, username: str | None, request_id: str | None) -> UserRef:
+        """How a listed request is named: by its user name, else by its request id (a repo
+        that hides its requesters). Taken as listed, not validated: it only names it."""
+        if username:
+            return cls("user", username)
+        return cls("requestId", request_id or "")
+
+    @staticmethod
+    def kind_of(label: str) -> str:
+        """The kind of user a label names, from its form alone (nothing is validated).
+
+        >>> [UserRef.kind_of(x) for x in ("alice", "request:1", "user-id:0a")]
+        ['user', 'requestId', 'userId']
+        """
+        for kind, prefix in _LABEL_PREFIXES.items():
+            if label.startswith(prefix):
+                return kind
+        return "user"
+
+    @classmethod
+    def parse(cls, user: UserArg, *, allow_request_id: bool = True) -> UserRef:
+        """A user name, a label, a :class:`UserRef` or a listed :class:`AccessRequest`.
+
+        A record is addressed by user name when it has one, else by request id (repos that
+        hide their requesters); grant takes no request id, so it falls back to the user id.
+        """
+        if isinstance(user, UserRef):
+            if user.kind == "requestId" and not allow_request_id:
+                raise ValueError("this call takes a user name or user id, not a request id")
+            return user
+        if isinstance(user, AccessRequest):
+            if user.username:
+                return cls("user", validate_username(user.username))
+            if allow_request_id and user.request_id:
+                return cls("requestId", _request_id(user.request_id))
+            if user.user_id:
+                return cls("userId", _user_id(user.user_id))
+            raise ValueError(
+                "this access request has no user name, request id or user id to address"
+            )
+        if isinstance(user, str):
+            kind = cls.kind_of(user)
+            if kind == "requestId":
+                if not allow_request_id:
+                    raise ValueError("this call takes a user name or user id, not a request id")
+                return cls(kind, _request_id(user.removeprefix(_LABEL_PREFIXES[kind])))
+            if kind == "userId":
+                return cls(kind, _user_id(user.removeprefix(_LABEL_PREFIXES[kind])))
+            return cls("user", validate_username(user))
+        raise ValueError(f"user must be a user name or an AccessRequest, not {type(user).__name__}")
+
+
+def _request_id(value: str) -> str:
+    if not isinstance(value, str) or not _REQUEST_ID_RE.fullmatch(value):
+        raise ValueError(f"invalid request id {value!r}")
+    return value
+
+
+def _user_id(value: str) -> str:
+    if not isinstance(value, str) or not _HEX24_RE.fullmatch(value):
+        raise ValueError(f"invalid user id {value!r}: expected 24 hexadecimal characters")
+    return value
+
+
+UserArg = str | AccessRequest | UserRef
+"""How callers name a user: a user name, ``request:<id>``, ``user-id:<id>``, a
+:class:`UserRef`, or a record from a list."""
 
 
 @attrs.frozen

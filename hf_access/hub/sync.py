@@ -149,7 +149,7 @@ class AccessSource:
 def _check_entry(user: object) -> str:
     if not isinstance(user, str):
         raise ValueError(f"expected a user name, not {type(user).__name__}")
-    if user.startswith("user-id:"):
+    if _wire.UserRef.kind_of(user) == "userId":
         raise ValueError(f"{user!r}: name the user (user ids cannot be matched with the lists)")
     _wire.UserRef.parse(user)  # a user name or request:<id>
     return user
@@ -397,19 +397,19 @@ def _compare(
             changes.append(Change(user, Action.ACCEPT, status))
         elif status is RequestStatus.REJECTED:
             rejected.append(user)
-        elif user.startswith("request:"):
+        elif _wire.UserRef.kind_of(user) == "requestId":
             missing.append(user)  # no request by that id: nothing to grant it to
         else:
             changes.append(Change(user, Action.GRANT))
     wanted_set = set(wanted)
-    names_requests = any(user.startswith("request:") for user in wanted)
+    names_requests = any(_wire.UserRef.kind_of(user) == "requestId" for user in wanted)
     action = mode.action
     kept: list[str] = []
     hidden = 0
     for user, status in current.items():
         if status is not RequestStatus.ACCEPTED or user in wanted_set:
             continue
-        if user.startswith("request:") and not names_requests:
+        if not names_requests and _wire.UserRef.kind_of(user) == "requestId":
             hidden += 1  # whose is it? The list names no request: leave it.
         elif action is None:
             kept.append(user)

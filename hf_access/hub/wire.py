@@ -14,20 +14,20 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-import attrs
-
 from ..core.convert import format_time
 from ..core.errors import DecodeError
 from ..core.sansio import Call, parse_link_next
 from ..core.transport import Response
 from .models import (
-    AccessRequest,
     BatchResult,
     GatingMode,
     NotificationsMode,
     RepoType,
     RequestStatus,
 )
+from .models import UserArg as UserArg  # the wire's names of a user, kept here too
+from .models import UserRef as UserRef
+from .models import validate_username as validate_username
 
 MAX_REASON = 200
 MAX_BATCH = 100
@@ -36,15 +36,11 @@ MIN_PAGE, MAX_PAGE = 10, 1000
 
 # The Hub's rules for repo names (those of huggingface_hub's ``validate_repo_id``): letters,
 # digits, '-', '_', '.'; starting and ending with a letter, digit or '_' (``org/_model`` is
-# valid); no '--' or '..'; at most 96 characters; not ending in '.git'. User names keep the
-# stricter rule of Hub accounts: starting with a letter or digit. Every pattern is matched
-# whole (``fullmatch``): ``$`` would let a final newline through.
+# valid); no '--' or '..'; at most 96 characters; not ending in '.git' (user names: see
+# hub/models.py). Every pattern is matched whole (``fullmatch``): ``$`` would let a final
+# newline through.
 _NAME = r"[A-Za-z0-9_](?:[A-Za-z0-9_.\-]{0,94}[A-Za-z0-9_])?"
-_USER = r"[A-Za-z0-9](?:[A-Za-z0-9_.\-]{0,94}[A-Za-z0-9_])?"
 _REPO_ID_RE = re.compile(rf"{_NAME}/{_NAME}")
-_USER_RE = re.compile(_USER)
-_HEX24_RE = re.compile(r"[0-9a-fA-F]{24}")
-_REQUEST_ID_RE = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 
 
 def validate_repo_id(repo_id: str) -> str:
@@ -64,13 +60,6 @@ def validate_repo_id(repo_id: str) -> str:
     if repo_id.endswith(".git"):
         raise ValueError(f"invalid repo id {repo_id!r}: a repo name cannot end in '.git'")
     return repo_id
-
-
-def validate_username(user: str) -> str:
-    """Return ``user`` if it is a well-formed Hub user name, else ValueError."""
-    if not isinstance(user, str) or not _USER_RE.fullmatch(user) or "--" in user or ".." in user:
-        raise ValueError(f"invalid user name {user!r}")
-    return user
 
 
 def reason_length(reason: str) -> int:
@@ -108,81 +97,6 @@ def validate_search(search: str | None) -> str | None:
     if search is not None and len(search) > MAX_SEARCH:
         raise ValueError(f"search is limited to {MAX_SEARCH} characters")
     return search
-
-
-@attrs.frozen
-class UserRef:
-    """Who a decision is about, as the Hub's bodies address a user: by name (``user``), by
-    user id (``userId``) or by request id (``requestId``, for repos that hide requesters).
-
-    Its :attr:`label` is how decisions, journals and reports name it: the user name, else
-    ``request:<id>`` or ``user-id:<id>``; :meth:`parse` reads a label back.
-
-    >>> UserRef.parse("request:abc123").body()
-    {'requestId': 'abc123'}
-    >>> UserRef.parse("alice").label
-    'alice'
-    """
-
-    kind: str  # "user", "userId" or "requestId"
-    value: str
-
-    @property
-    def label(self) -> str:
-        if self.kind == "user":
-            return self.value
-        return f"{'request' if self.kind == 'requestId' else 'user-id'}:{self.value}"
-
-    def body(self) -> dict[str, str]:
-        return {self.kind: self.value}
-
-    @classmethod
-    def parse(cls, user: UserArg, *, allow_request_id: bool = True) -> UserRef:
-        """A user name, a label, a :class:`UserRef` or a listed :class:`AccessRequest`.
-
-        A record is addressed by user name when it has one, else by request id (repos that
-        hide their requesters); grant takes no request id, so it falls back to the user id.
-        """
-        if isinstance(user, UserRef):
-            if user.kind == "requestId" and not allow_request_id:
-                raise ValueError("this call takes a user name or user id, not a request id")
-            return user
-        if isinstance(user, AccessRequest):
-            if user.username:
-                return cls("user", validate_username(user.username))
-            if allow_request_id and user.request_id:
-                return cls("requestId", _request_id(user.request_id))
-            if user.user_id:
-                return cls("userId", _user_id(user.user_id))
-            raise ValueError(
-                "this access request has no user name, request id or user id to address"
-            )
-        if isinstance(user, str):
-            if user.startswith("request:"):
-                if not allow_request_id:
-                    raise ValueError("this call takes a user name or user id, not a request id")
-                return cls("requestId", _request_id(user.removeprefix("request:")))
-            if user.startswith("user-id:"):
-                return cls("userId", _user_id(user.removeprefix("user-id:")))
-            return cls("user", validate_username(user))
-        raise ValueError(f"user must be a user name or an AccessRequest, not {type(user).__name__}")
-
-
-def _request_id(value: str) -> str:
-    if not isinstance(value, str) or not _REQUEST_ID_RE.fullmatch(value):
-        raise ValueError(f"invalid request id {value!r}")
-    return value
-
-
-def _user_id(value: str) -> str:
-    if not isinstance(value, str) or not _HEX24_RE.fullmatch(value):
-        raise ValueError(f"invalid user id {value!r}: expected 24 hexadecimal characters")
-    return value
-
-
-UserArg = str | AccessRequest | UserRef
-"""How callers name a user: a user name, ``request:<id>``, ``user-id:<id>``, a
-:class:`UserRef`, or a record from a list."""
 
 
 def user_label(user: UserArg) -> str:

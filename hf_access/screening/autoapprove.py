@@ -54,7 +54,7 @@ from ..core.filelock import FileLock
 from ..hub.bulk import Decision
 from ..hub.models import Action, RepoType, RequestStatus
 from ..hub.watch import FATAL, Watcher, WatchEvent, WatchState
-from ..hub.wire import user_label
+from ..hub.wire import UserRef, user_label
 from .coordination import Coordinator, NotLeading, Term, event_id
 from .policy import Policy, PolicyDecision, Verdict
 
@@ -113,7 +113,7 @@ class AuditRecord:
 
     def line(self) -> str:
         """A one-line human summary."""
-        who = self.user or f"request:{self.request_id}"
+        who = UserRef.of_request(self.user, self.request_id).label
         why = f" ({self.reason})" if self.reason else ""
         err = f": {self.error}" if self.error else ""
         return (

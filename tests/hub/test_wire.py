@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import email.utils
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from multidict import CIMultiDict
 
+import hf_access
 from hf_access import (
     AccessRequest,
     AlreadyHasAccessError,
@@ -215,6 +218,42 @@ def test_target_of_for_grant_falls_back_to_user_id() -> None:
 def test_target_of_for_grant_without_user_id_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="no user name, request id or user id"):
         UserRef.parse(_request(), allow_request_id=False)
+
+
+def test_a_listed_request_is_named_in_one_place() -> None:
+    """The label of a request (an AccessRequest's, the bulk pre-check's, an audit line's) is
+    the UserRef's: the user name, else ``request:<id>``."""
+    hidden, named = _request(), _request(username="bob")
+    assert UserRef.of_request(None, RID) == UserRef("requestId", RID)
+    assert UserRef.of_request("bob", RID) == UserRef("user", "bob")
+    assert hidden.label == UserRef.of_request(None, RID).label == f"request:{RID}"
+    assert named.label == "bob"
+    assert UserRef.parse(hidden.label) == UserRef.parse(hidden)
+    assert [UserRef.kind_of(x) for x in ("bob", hidden.label, f"user-id:{UID}")] == [
+        "user",
+        "requestId",
+        "userId",
+    ]
+
+
+def test_no_module_writes_or_reads_a_user_label_by_hand() -> None:
+    """``request:`` and ``user-id:`` are written only by hub/models.py's UserRef (a watch
+    state file's keys, hub/_watch_state.py, are their own format, not labels)."""
+    root = Path(hf_access.__file__).parent
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        where = path.relative_to(root).as_posix()
+        if where == "hub/models.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                prefixes = ("request:",) if where == "hub/_watch_state.py" else _LABELS
+                if node.value.startswith(prefixes):
+                    found.append(f"{where}:{node.lineno}: {node.value!r}")
+    assert found == []
+
+
+_LABELS = ("request:", "user-id:")
 
 
 def test_target_of_prefixed_strings() -> None:

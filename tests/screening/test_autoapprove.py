@@ -7,6 +7,7 @@ import io
 import json
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,23 @@ from hf_access import (
     AccessSession,
     AuthenticationError,
     RateLimiter,
+    RepoType,
+    RequestStatus,
     RetryPolicy,
+    UserRef,
 )
 from hf_access.cli.watch_cmd import run_watch_command
-from hf_access.screening.autoapprove import AutoApprover
-from hf_access.screening.policy import Policy, Rule, accept, email_domains, lookup, reject, users
+from hf_access.screening.autoapprove import AuditRecord, AutoApprover
+from hf_access.screening.policy import (
+    Policy,
+    PolicyDecision,
+    Rule,
+    accept,
+    email_domains,
+    lookup,
+    reject,
+    users,
+)
 from hf_access.testing import FakeHub, Faults
 
 from ..conftest import VirtualTime
@@ -392,3 +405,13 @@ async def test_watch_command_says_what_its_first_run_does(
     )
     assert err.getvalue().startswith("resuming from the state file")
     assert "left" not in err.getvalue()
+
+
+def test_an_audit_line_names_a_hidden_requester_by_its_request_label() -> None:
+    hidden = AccessRequest(request_id="abc123", username=None, status=RequestStatus.PENDING)
+    when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    record = AuditRecord(
+        when, "org/m", RepoType.MODEL, None, "abc123", PolicyDecision.ACCEPT, None, "r1", "ok"
+    )
+    assert hidden.label == UserRef.of_request(None, "abc123").label == "request:abc123"
+    assert record.line().startswith("accept org/m request:abc123 [rule r1]")
