@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from ..hub.watch import DEFAULT_INTERVAL
 from ..screening.relay import DeliveryPolicy, Outbox, Relay
 from .runner import EXIT_OK, EXIT_USAGE, Settings, print_error, run
 from .targets import with_repo_type
@@ -118,7 +119,7 @@ _outbox_option = click.option(
 @click.option(
     "--interval",
     type=click.FloatRange(min=0.1),
-    default=30.0,
+    default=DEFAULT_INTERVAL,
     show_default=True,
     help="Seconds between polls of the Hub.",
 )

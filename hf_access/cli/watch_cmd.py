@@ -14,6 +14,7 @@ import click
 
 from ..hub.client import AccessSession
 from ..hub.models import RepoType
+from ..hub.watch import DEFAULT_INCLUDE_EXISTING, DEFAULT_INTERVAL, DEFAULT_MAX_INTERVAL
 from ..screening.autoapprove import AutoApprover, PassReport
 from ..screening.coordination import Coordinator
 from ..screening.policy import Policy, PolicyDecision
@@ -50,9 +51,9 @@ from .targets import with_repo_type
 @click.option(
     "--interval",
     type=click.FloatRange(min=1.0),
-    default=30.0,
+    default=DEFAULT_INTERVAL,
     show_default=True,
-    help="Seconds between polls (backs off to 600 while idle).",
+    help=f"Seconds between polls (backs off to {DEFAULT_MAX_INTERVAL:g} while idle).",
 )
 @click.option("--recheck-held", is_flag=True, help="Evaluate held requests again while pending.")
 @click.option(
@@ -112,10 +113,10 @@ async def run_watch_command(
     audit_log: str | Path | None = None,
     state_file: str | Path | None = None,
     repo_type: RepoType | str | None = None,
-    interval: float = 30.0,
+    interval: float = DEFAULT_INTERVAL,
     recheck_held: bool = False,
     coordinator: Coordinator | None = None,
-    include_existing: bool = False,
+    include_existing: bool = DEFAULT_INCLUDE_EXISTING,
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
@@ -149,7 +150,8 @@ async def run_watch_command(
     if not once:
         say(
             f"watching {', '.join(repos)} with policy {policy_path}, every {interval:g}s "
-            f"(backing off to 600s while idle); state file: {state_file or 'none'}"
+            f"(backing off to {DEFAULT_MAX_INTERVAL:g}s while idle); "
+            f"state file: {state_file or 'none'}"
             + ("; dry run: nothing is sent" if dry_run else "")
         )
     say(_first_run_line(approver, include_existing))

@@ -71,7 +71,14 @@ if TYPE_CHECKING:  # the session will import this module for its watch() method
     from .client import AccessSession
 
 __all__ = [
+    "DEFAULT_BACKOFF",
+    "DEFAULT_CONCURRENCY",
+    "DEFAULT_INCLUDE_EXISTING",
+    "DEFAULT_INTERVAL",
+    "DEFAULT_MAX_INTERVAL",
+    "DEFAULT_STATUSES",
     "Cursor",
+    "PollOptions",
     "Stream",
     "WatchEvent",
     "WatchOptions",
@@ -148,40 +155,68 @@ class _Schedule:
     due: float = 0.0
 
 
-class WatchOptions(TypedDict, total=False):
-    """The options of a watch, declared once (defaults in brackets).
+DEFAULT_STATUSES: tuple[str, ...] = ("pending",)
+"""The lists a watch polls unless told otherwise."""
+DEFAULT_INTERVAL = 30.0
+"""Seconds between two polls of a stream while requests arrive."""
+DEFAULT_MAX_INTERVAL = 600.0
+"""The longest wait between two polls of a stream where nothing arrives."""
+DEFAULT_BACKOFF = 2.0
+"""How many times longer a stream waits after a poll that found nothing."""
+DEFAULT_CONCURRENCY = 8
+"""Polls in flight at once."""
+DEFAULT_INCLUDE_EXISTING = False
+"""Whether a stream's first poll hands out the requests already listed (no: only news)."""
 
-    - ``statuses`` [("pending",)]: the lists to watch.
+
+class PollOptions(TypedDict, total=False):
+    """How a watch polls, declared once (defaults in brackets); the services on a watch (the
+    :class:`~hf_access.screening.autoapprove.AutoApprover`) take them as they are.
+
     - ``repo_type`` [model]: the type of repos given as ``org/name``.
-    - ``interval`` [30.0] and ``max_interval`` [600.0]: seconds between polls of a stream, and
-      the longest it backs off to while nothing arrives (``backoff`` [2.0] times longer each idle
-      poll).
-    - ``include_existing`` [False]: hand out the requests already there at the first poll.
-    - ``state_file`` [None]: where the position is kept across restarts; or ``state``, a
-      :class:`WatchState` in memory.
-    - ``page_size`` [None]: entries per list page; ``concurrency`` [8]: polls at once.
-    - ``clock`` and ``sleep``: monotonic seconds and the coroutine that waits (injectable).
+    - ``interval`` [:data:`DEFAULT_INTERVAL`, 30 s] and ``max_interval``
+      [:data:`DEFAULT_MAX_INTERVAL`, 600 s]: seconds between polls of a stream, and the longest
+      it backs off to while nothing arrives (``backoff`` [:data:`DEFAULT_BACKOFF`, 2] times
+      longer each idle poll).
+    - ``include_existing`` [:data:`DEFAULT_INCLUDE_EXISTING`, False]: hand out the requests
+      already there at the first poll.
+    - ``page_size`` [None: the Hub's]: entries per list page; ``concurrency``
+      [:data:`DEFAULT_CONCURRENCY`, 8]: polls at once.
+    - ``clock`` and ``sleep`` [``time.monotonic``, ``asyncio.sleep``]: monotonic seconds and
+      the coroutine that waits (injectable).
     """
 
-    statuses: Iterable[RequestStatus | str]
     repo_type: RepoType | str | None
     interval: float
     max_interval: float
     backoff: float
     include_existing: bool
-    state_file: str | os.PathLike[str] | None
-    state: WatchState | None
     page_size: int | None
     concurrency: int
     clock: Callable[[], float]
     sleep: Callable[[float], Awaitable[None]]
 
 
+class WatchOptions(PollOptions, total=False):
+    """The options of a watch: :class:`PollOptions`, and what to watch and where to keep the
+    position (defaults in brackets).
+
+    - ``statuses`` [:data:`DEFAULT_STATUSES`, pending only]: the lists to watch.
+    - ``state_file`` [None]: where the position is kept across restarts; or ``state``, a
+      :class:`WatchState` in memory.
+    """
+
+    statuses: Iterable[RequestStatus | str]
+    state_file: str | os.PathLike[str] | None
+    state: WatchState | None
+
+
 class Watcher:
     """Polls streams on a backoff schedule and hands out new requests (see the module doc).
 
     Use :func:`watch` (later ``AccessSession.watch``) to make one. Iterate it for events,
-    or drive it with :meth:`poll`, :meth:`done`, :meth:`revisit` and :meth:`save`.
+    or drive it with :meth:`poll`, :meth:`done`, :meth:`revisit` and :meth:`save`. Its
+    keyword arguments are :class:`WatchOptions` (documented there, with their defaults).
     """
 
     def __init__(
@@ -189,16 +224,16 @@ class Watcher:
         hub: AccessSession,
         repo_ids: str | Iterable[str],
         *,
-        statuses: Iterable[RequestStatus | str] = ("pending",),
+        statuses: Iterable[RequestStatus | str] = DEFAULT_STATUSES,
         repo_type: RepoType | str | None = None,
-        interval: float = 30.0,
-        max_interval: float = 600.0,
-        backoff: float = 2.0,
-        include_existing: bool = False,
+        interval: float = DEFAULT_INTERVAL,
+        max_interval: float = DEFAULT_MAX_INTERVAL,
+        backoff: float = DEFAULT_BACKOFF,
+        include_existing: bool = DEFAULT_INCLUDE_EXISTING,
         state_file: str | os.PathLike[str] | None = None,
         state: WatchState | None = None,
         page_size: int | None = None,
-        concurrency: int = 8,
+        concurrency: int = DEFAULT_CONCURRENCY,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:

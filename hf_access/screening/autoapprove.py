@@ -41,7 +41,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,12 +53,14 @@ from ..core.errors import HfAccessError, RequestNotFoundError, UserNotFoundError
 from ..core.filelock import FileLock
 from ..hub.bulk import Decision
 from ..hub.models import Action, RepoType, RequestStatus
-from ..hub.watch import FATAL, Watcher, WatchEvent, WatchState
+from ..hub.watch import DEFAULT_CONCURRENCY, FATAL, PollOptions, Watcher, WatchEvent, WatchState
 from ..hub.wire import UserRef, user_label
 from .coordination import Coordinator, NotLeading, Term, event_id
 from .policy import Policy, PolicyDecision, Verdict
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from ..hub.client import AccessSession
 
 __all__ = ["AuditRecord", "AutoApprover", "PassReport"]
@@ -197,14 +199,16 @@ class AutoApprover:
         dry_run: send nothing; log what would be done.
         audit_log: a JSON-lines file, appended to (``None``: no file).
         state_file: the position, so that restarts decide nothing twice.
-        interval, max_interval: the watch's polling interval and its backoff ceiling.
-        include_existing: also decide the requests already pending when a repo is first
-            polled (default: only those that arrive afterwards; a saved position wins).
         recheck_held: evaluate held requests again while they are pending.
         on_record: called with each :class:`AuditRecord` (e.g. to print it).
         coordinator: one replica of several decides (see
             :mod:`hf_access.screening.coordination`); the others stand by.
-        now: the wall clock for audit times; ``clock``/``sleep`` drive the watch.
+        now: the wall clock for audit times.
+        options: how the watch polls, :class:`~hf_access.hub.watch.PollOptions` (documented
+            there with their defaults): ``interval``, ``max_interval``, ``backoff``,
+            ``repo_type``, ``include_existing`` (also decide the requests already pending
+            when a repo is first polled; a saved position wins), ``page_size``,
+            ``concurrency`` (polls, and decisions sent at once), ``clock``, ``sleep``.
     """
 
     def __init__(
@@ -216,18 +220,13 @@ class AutoApprover:
         dry_run: bool = False,
         audit_log: str | Path | None = None,
         state_file: str | Path | None = None,
-        interval: float = 30.0,
-        max_interval: float = 600.0,
-        repo_type: RepoType | str | None = None,
-        include_existing: bool = False,
         recheck_held: bool = False,
-        concurrency: int = 8,
         on_record: Callable[[AuditRecord], None] | None = None,
         now: Callable[[], datetime] = _utcnow,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         coordinator: Coordinator | None = None,
+        **options: Unpack[PollOptions],
     ) -> None:
+        concurrency = options.get("concurrency", DEFAULT_CONCURRENCY)
         self.hub, self.policy, self.dry_run = hub, policy, dry_run
         self._term = Term(coordinator) if coordinator is not None else None
         self.audit_log = Path(audit_log) if audit_log else None
@@ -239,17 +238,7 @@ class AutoApprover:
             FileLock(state_file).acquire()  # held until the process ends (shared in it)
         state = WatchState.load(state_file) if state_file else None
         self.watcher = Watcher(
-            hub,
-            repos,
-            repo_type=repo_type,
-            interval=interval,
-            max_interval=max_interval,
-            include_existing=include_existing,
-            state=state,
-            state_file=None if dry_run else state_file,
-            concurrency=concurrency,
-            clock=clock,
-            sleep=sleep,
+            hub, repos, state=state, state_file=None if dry_run else state_file, **options
         )
 
     async def run_once(self) -> PassReport:

@@ -60,7 +60,17 @@ from ..core.convert import format_time as format_hub_time
 from ..core.errors import HfAccessError
 from ..core.sansio import is_insecure
 from ..hub.models import AccessRequest, RepoType, RequestStatus
-from ..hub.watch import FATAL, Stream, Watcher, WatchState, parse_repo, request_key
+from ..hub.watch import (
+    DEFAULT_INCLUDE_EXISTING,
+    DEFAULT_INTERVAL,
+    DEFAULT_STATUSES,
+    FATAL,
+    Stream,
+    Watcher,
+    WatchState,
+    parse_repo,
+    request_key,
+)
 from ..hub.wire import validate_repo_id
 from ..webhooks import SecretLike, WebhookSecret, signed_headers
 from ._delivery import (
@@ -126,8 +136,9 @@ class Relay:
         outbox: the SQLite file (or an open :class:`Outbox`, left open on close).
         statuses: the lists to turn into events: ``pending`` (``created``), ``accepted``,
             ``rejected``, ``reset``.
-        interval: seconds between polls; ``max_interval``: the backoff's limit while a
-            pending list stays idle (default: ``interval``, no backoff).
+        interval: seconds between polls (the watch's default); ``max_interval``: the
+            backoff's limit while a pending list stays idle (default: ``interval``, no
+            backoff).
         include_existing: the first poll queues what is already listed (default: only what
             arrives afterwards; a saved position always wins).
         policy: the retry schedule, per-attempt timeout and maximum age.
@@ -146,11 +157,11 @@ class Relay:
         to: str,
         secret: SecretLike | Sequence[SecretLike],
         outbox: str | Path | Outbox = "hf-access-relay.db",
-        statuses: Iterable[RequestStatus | str] = ("pending",),
+        statuses: Iterable[RequestStatus | str] = DEFAULT_STATUSES,
         repo_type: RepoType | str | None = None,
-        interval: float = 30.0,
+        interval: float = DEFAULT_INTERVAL,
         max_interval: float | None = None,
-        include_existing: bool = False,
+        include_existing: bool = DEFAULT_INCLUDE_EXISTING,
         policy: DeliveryPolicy = DeliveryPolicy(),
         enable: bool = False,
         keep_delivered: float = 30 * 24 * 3600.0,
