@@ -24,6 +24,7 @@ from ..gitlab import (
     TargetKind,
     decisions_for,
 )
+from ..gitlab import wire as _wire
 from . import gitlab_support as cli_support
 from . import output
 from .bulk_cmd import (
@@ -112,11 +113,13 @@ def _cells(request: GitLabAccessRequest) -> tuple[str, ...]:
 @click.argument("target")
 @_GROUP_OPTION
 @click.option(
+    "--page-size",
     "--per-page",
-    type=click.IntRange(1, 100),
-    default=100,
+    "page_size",
+    type=click.IntRange(1, _wire.MAX_PAGE_SIZE),
+    default=_wire.DEFAULT_PAGE_SIZE,
     show_default=True,
-    help="Requests per call.",
+    help="Requests per call (--per-page is its old name).",
 )
 @click.option(
     "--format",
@@ -127,7 +130,7 @@ def _cells(request: GitLabAccessRequest) -> tuple[str, ...]:
 )
 @click.pass_obj
 def list_cmd(
-    settings: GitLabSettings, target: str, is_group: bool, per_page: int, fmt: str
+    settings: GitLabSettings, target: str, is_group: bool, page_size: int, fmt: str
 ) -> None:
     """List the pending access requests of a project (or, with --group, a group).
 
@@ -140,7 +143,7 @@ def list_cmd(
     async def work() -> int:
         collected: list[GitLabAccessRequest] = []
         async with settings.session() as gl:
-            pages = gl.iter_requests(target, kind=kind, per_page=per_page)
+            pages = gl.iter_requests(target, kind=kind, page_size=page_size)
             with output.CountingBar(output.err_console()) as bar, bar.task(place) as counter:
                 async for request in pages:
                     counter.advance()

@@ -44,16 +44,16 @@ class Directory:
     )
 
     async def requests(
-        self, kind: TargetKind, target: str, per_page: int
+        self, kind: TargetKind, target: str, page_size: int
     ) -> AsyncIterator[GitLabAccessRequest]:
         """Every pending request of a target (checked arguments), learning names as it goes."""
-        first = _wire.list_call(kind, target, per_page)
+        first = _wire.list_call(kind, target, page_size)
         async for page in iter_pages(self.transport.send, first, decode_requests, _wire.next_link):
             for item in page.items:
                 self.names.learn((kind, target), item.username, item.id)
                 yield item
             cut = page.next_url is None and not _wire.has_pagination(page.response.headers)
-            if cut and len(page.items) >= per_page:
+            if cut and len(page.items) >= page_size:
                 warnings.warn(
                     f"{first.path}: a full page of {len(page.items)} came without pagination "
                     "headers; the list may be cut short",
@@ -122,7 +122,7 @@ class Directory:
                 raise shared
             self._unreachable.pop(where, None)
             try:
-                async for _ in self.requests(kind, where[1], _wire.DEFAULT_PER_PAGE):
+                async for _ in self.requests(kind, where[1], _wire.DEFAULT_PAGE_SIZE):
                     pass
             except TransportError as exc:
                 if exc.unreachable:

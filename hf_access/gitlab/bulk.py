@@ -321,7 +321,7 @@ class _GitLabExecutor:
         """After a lost answer: is the request no longer pending (and the user no member)?
         None when the state could not be read."""
         try:
-            async for request in self.directory.requests(d.kind, d.target, _wire.MAX_PER_PAGE):
+            async for request in self.directory.requests(d.kind, d.target, _wire.MAX_PAGE_SIZE):
                 if request.id == user_id:
                     return False
             return await self.directory.member(d.kind, d.target, user_id) is None

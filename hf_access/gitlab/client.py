@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import TYPE_CHECKING
 
@@ -42,6 +43,23 @@ KindArg = TargetKind | str
 
 def _private_token(token: str) -> tuple[str, str]:
     return ("PRIVATE-TOKEN", token)
+
+
+def _page_size(page_size: int | None, per_page: int | None, *, stacklevel: int = 3) -> int:
+    """The page size from ``page_size``, or from ``per_page``, its deprecated old name (with
+    a DeprecationWarning); both given is a ValueError. Checked (1 to 100)."""
+    if per_page is None:
+        if page_size is None:
+            return _wire.DEFAULT_PAGE_SIZE
+        return _wire.validate_page_size(page_size)
+    if page_size is not None:
+        raise ValueError("give page_size or per_page (its deprecated old name), not both")
+    warnings.warn(
+        "per_page is deprecated: use page_size (the same value, as the Hub's listing names it)",
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )
+    return _wire.validate_per_page(per_page)
 
 
 def _rate_info(headers: Mapping[str, str], now: float) -> RateLimitInfo:
@@ -103,28 +121,33 @@ class GitLabSession(SessionBase):
         target: Target,
         *,
         kind: KindArg = TargetKind.PROJECT,
-        per_page: int = _wire.DEFAULT_PER_PAGE,
+        page_size: int | None = None,
+        per_page: int | None = None,
     ) -> AsyncIterator[GitLabAccessRequest]:
         """Iterate lazily over the pending requests, page by page (arguments checked now).
 
-        Example::
+        ``page_size``: requests per call, 1 to 100 (default 100), as the Hub's listing names
+        it; ``per_page`` is its deprecated old name. Example::
 
             async for request in gl.iter_requests("acme", kind="group"):
                 print(request.id, request.username, request.requested_at)
         """
         k = TargetKind.parse(kind)
-        _wire.validate_per_page(per_page)
-        return self._directory.requests(k, _wire.validate_target(target), per_page)
+        size = _page_size(page_size, per_page)
+        return self._directory.requests(k, _wire.validate_target(target), size)
 
     async def list_requests(
         self,
         target: Target,
         *,
         kind: KindArg = TargetKind.PROJECT,
-        per_page: int = _wire.DEFAULT_PER_PAGE,
+        page_size: int | None = None,
+        per_page: int | None = None,
     ) -> list[GitLabAccessRequest]:
-        """Every pending request of a project or group (all pages)."""
-        iterator = self.iter_requests(target, kind=kind, per_page=per_page)
+        """Every pending request of a project or group (all pages; ``page_size`` as for
+        :meth:`iter_requests`)."""
+        size = _page_size(page_size, per_page, stacklevel=3)
+        iterator = self.iter_requests(target, kind=kind, page_size=size)
         result = [item async for item in iterator]
         self._directory.names.mark_complete((TargetKind.parse(kind), _wire.validate_target(target)))
         return result

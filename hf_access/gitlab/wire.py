@@ -31,7 +31,9 @@ log = logging.getLogger("hf_access")
 
 __all__ = [
     "DEFAULT_ACCESS_LEVEL",
+    "DEFAULT_PAGE_SIZE",
     "DEFAULT_PER_PAGE",
+    "MAX_PAGE_SIZE",
     "MAX_PER_PAGE",
     "Target",
     "UnresolvedUser",
@@ -55,6 +57,7 @@ __all__ = [
     "user_ref",
     "users_call",
     "validate_access_level",
+    "validate_page_size",
     "validate_per_page",
     "validate_target",
     "validate_user_id",
@@ -65,8 +68,11 @@ Target = int | str
 UserArg = int | str | GitLabAccessRequest | GitLabMember | GitLabUser
 
 API_SUFFIX = "/api/v4"
-MAX_PER_PAGE = 100
-DEFAULT_PER_PAGE = 100
+MAX_PAGE_SIZE = 100
+"""The most entries GitLab lists on one page (its ``per_page``)."""
+DEFAULT_PAGE_SIZE = 100
+"""Entries a listing asks for per page unless told (GitLab's own default is 20)."""
+MAX_PER_PAGE, DEFAULT_PER_PAGE = MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE  # GitLab's word for it
 DEFAULT_ACCESS_LEVEL = AccessLevel.DEVELOPER
 """The level an approval gives when none is named."""
 MAX_DEPTH = 21  # a top-level group, 20 levels of subgroups (the project sits in the last)
@@ -192,12 +198,19 @@ def validate_access_level(level: AccessLevel | int | str) -> AccessLevel:
     return AccessLevel.parse(level)
 
 
+def validate_page_size(page_size: int, *, name: str = "page_size") -> int:
+    """Entries per page, 1 to 100 (sent as GitLab's ``per_page``), else ValueError naming the
+    argument ``name``."""
+    if isinstance(page_size, bool) or not isinstance(page_size, int):
+        raise ValueError(f"{name} must be an integer from 1 to {MAX_PAGE_SIZE}")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValueError(f"{name} must be from 1 to {MAX_PAGE_SIZE}, not {page_size}")
+    return page_size
+
+
 def validate_per_page(per_page: int) -> int:
-    if isinstance(per_page, bool) or not isinstance(per_page, int):
-        raise ValueError("per_page must be an integer from 1 to 100")
-    if not 1 <= per_page <= MAX_PER_PAGE:
-        raise ValueError(f"per_page must be from 1 to {MAX_PER_PAGE}, not {per_page}")
-    return per_page
+    """:func:`validate_page_size` under GitLab's name for it."""
+    return validate_page_size(per_page, name="per_page")
 
 
 # -- URLs and paths --------------------------------------------------------------------------
@@ -346,9 +359,9 @@ def parse_gitlab_ratelimit(
 # -- calls -----------------------------------------------------------------------------------
 
 
-def list_call(kind: TargetKind, target: Target, per_page: int) -> Call:
-    """The first page of a target's pending requests."""
-    return Call("GET", requests_path(kind, target), params={"per_page": str(per_page)})
+def list_call(kind: TargetKind, target: Target, page_size: int) -> Call:
+    """The first page of a target's pending requests (``page_size`` sent as ``per_page``)."""
+    return Call("GET", requests_path(kind, target), params={"per_page": str(page_size)})
 
 
 def next_link(response: Response, call: Call) -> str | None:

@@ -118,8 +118,9 @@ def test_list_json_of_a_group(gl: GitLabCli) -> None:
     assert result.stderr == "2 pending requests on group acme (1 call)\n"
 
 
-def test_list_jsonl_follows_pages(gl: GitLabCli) -> None:
-    result = gl("list", PROJECT, "--format", "jsonl", "--per-page", "2")
+@pytest.mark.parametrize("flag", ["--page-size", "--per-page"])  # --per-page: its old name
+def test_list_jsonl_follows_pages(gl: GitLabCli, flag: str) -> None:
+    result = gl("list", PROJECT, "--format", "jsonl", flag, "2")
     assert result.exit_code == 0, result.stderr
     names = [json.loads(line)["username"] for line in result.stdout.splitlines()]
     assert names == [f"user-00000{i}" for i in range(5)]

@@ -17,6 +17,7 @@ from hf_access import (
     UserNotFoundError,
 )
 from hf_access.gitlab import AccessLevel, GitLabSession
+from hf_access.testing.gitlab import FakeGitLab
 
 from ..conftest import VirtualTime
 from ._gitlab_support import make_session
@@ -55,7 +56,7 @@ async def test_list_follows_x_next_page_without_link(
         headers={"X-Next-Page": "2", "X-Page": "1"},
     )
     mocked.get(f"{base}?per_page=2&page=2", payload=[requester(3)], headers={"X-Next-Page": ""})
-    items = await gl.list_requests(7, kind="group", per_page=2)
+    items = await gl.list_requests(7, kind="group", page_size=2)
     assert [i.username for i in items] == ["user1", "user2", "user3"]
 
 
@@ -66,7 +67,7 @@ async def test_iteration_is_lazy(gl: GitLabSession, mocked: aioresponses) -> Non
         payload=[requester(1)],
         headers={"Link": f'<{page2}>; rel="next"'},
     )
-    async for item in gl.iter_requests("acme/app", per_page=1):
+    async for item in gl.iter_requests("acme/app", page_size=1):
         assert item.id == 1
         break
     assert total_requests(mocked) == 1
@@ -77,7 +78,7 @@ async def test_full_page_without_pagination_headers_warns(
 ) -> None:
     mocked.get(f"{PROJECT}/access_requests?per_page=2", payload=[requester(1), requester(2)])
     with pytest.warns(HfAccessWarning, match="cut short"):
-        await gl.list_requests("acme/app", per_page=2)
+        await gl.list_requests("acme/app", page_size=2)
 
 
 async def test_next_link_to_another_origin_is_refused(
@@ -192,6 +193,7 @@ async def test_get_member(gl: GitLabSession, mocked: aioresponses) -> None:
         lambda gl: gl.find_user("no spaces"),
     ],
 )
+@pytest.mark.filterwarnings("ignore:per_page is deprecated:DeprecationWarning")
 async def test_caller_mistakes_raise_before_any_request(
     gl: GitLabSession, mocked: aioresponses, call: Any
 ) -> None:
@@ -200,6 +202,7 @@ async def test_caller_mistakes_raise_before_any_request(
     assert total_requests(mocked) == 0
 
 
+@pytest.mark.filterwarnings("ignore:per_page is deprecated:DeprecationWarning")
 def test_iter_requests_checks_arguments_at_once(fake_time: VirtualTime) -> None:
     gl = make_session(HOST, TOKEN, fake_time)
     with pytest.raises(ValueError, match="per_page"):
@@ -248,3 +251,26 @@ async def test_closed_session_and_options(fake_time: VirtualTime) -> None:
     with pytest.raises(ValueError, match="quota or limiter"):
         GitLabSession(TOKEN, HOST, quota=__import__("hf_access").Quota(1, 1.0), limiter=gl.limiter)
     assert re.fullmatch(r"<GitLabSession endpoint='.*' token=set closed>", repr(gl))
+
+
+async def test_page_size_is_the_one_name_and_per_page_its_deprecated_alias(
+    fake_gitlab: FakeGitLab, client: GitLabSession
+) -> None:
+    fake_gitlab.add_project("acme/app")
+    names = fake_gitlab.seed_requests("acme/app", 3)
+    assert [r.username for r in await client.list_requests("acme/app", page_size=2)] == names
+    with pytest.warns(DeprecationWarning, match="per_page is deprecated: use page_size") as seen:
+        old = await client.list_requests("acme/app", per_page=2)
+    assert [r.username for r in old] == names
+    assert [w.filename for w in seen] == [__file__]  # the warning points at the caller
+    with pytest.warns(DeprecationWarning, match="use page_size") as seen:
+        lazy = client.iter_requests("acme/app", per_page=1)
+    assert [w.filename for w in seen] == [__file__]
+    assert [r.username async for r in lazy] == names
+    with pytest.raises(ValueError, match="not both"):
+        client.iter_requests("acme/app", page_size=2, per_page=2)
+    with pytest.raises(ValueError, match="not both"):
+        await client.list_requests("acme/app", page_size=2, per_page=2)
+    for bad in (0, 101, True):
+        with pytest.raises(ValueError, match="page_size must be"):
+            client.iter_requests("acme/app", page_size=bad)
