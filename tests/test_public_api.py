@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import re
+from pathlib import Path
 
 import hf_access
 from hf_access.core import errors
@@ -67,3 +70,29 @@ def test_every_error_class_is_exported_and_rooted() -> None:
 def test_version_is_a_string() -> None:
     assert isinstance(hf_access.__version__, str)
     assert hf_access.__version__[0].isdigit()
+
+
+def _resolves(path: str) -> bool:
+    """Whether ``path`` is a module, or a name in one."""
+    try:
+        importlib.import_module(path)
+        return True
+    except ModuleNotFoundError:
+        parent, _, name = path.rpartition(".")
+        try:
+            return hasattr(importlib.import_module(parent), name)
+        except ModuleNotFoundError:
+            return False
+
+
+def test_the_changelog_moved_table_names_real_places() -> None:
+    """Every old path of 0.2's "Moved" table is gone and every new one exists."""
+    text = (Path(__file__).parent.parent / "CHANGELOG.md").read_text(encoding="utf-8")
+    table = text.split("### Moved", 1)[1].split("\n### ", 1)[0]
+    rows = [line.split("|")[1:3] for line in table.splitlines() if line.startswith("| `")]
+    assert len(rows) >= 20
+    for old, new in rows:
+        for path in re.findall(r"`(hf_access[\w.]*)`", old):
+            assert not _resolves(path), f"{path} still exists: it did not move"
+        for path in re.findall(r"`(hf_access[\w.]*)`", new):
+            assert _resolves(path), f"{path} (where {old.strip()} went) does not exist"

@@ -12,8 +12,8 @@ from hf_access.gitlab import GitLabSession
 from hf_access.testing.gitlab import FakeGitLab
 
 from ..conftest import VirtualTime, need_aioresponses
-from ._gitlab_support import gitlab_time, make_session
 from ._recorded import HOST, TOKEN
+from ._support import gitlab_time, make_session
 
 
 @pytest.fixture

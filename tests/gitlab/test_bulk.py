@@ -31,7 +31,7 @@ from hf_access.gitlab import (
 from hf_access.testing.gitlab import FakeGitLab
 
 from ..conftest import VirtualTime, need_aioresponses
-from ._gitlab_support import make_session
+from ._support import make_session
 
 
 def outcomes(report: Any) -> list[str]:

@@ -10,7 +10,7 @@ from hf_access.gitlab import GitLabSession
 from hf_access.testing.gitlab import FakeGitLab
 
 from ..conftest import VirtualTime
-from ._gitlab_support import make_session
+from ._support import make_session
 
 TARGET = "acme/app"
 

@@ -20,8 +20,8 @@ from hf_access.gitlab import AccessLevel, GitLabSession
 from hf_access.testing.gitlab import FakeGitLab
 
 from ..conftest import VirtualTime
-from ._gitlab_support import make_session
 from ._recorded import API, HOST, PROJECT, TOKEN, member, requester, sent, total_requests
+from ._support import make_session
 
 # -- lists ---------------------------------------------------------------------------------
 

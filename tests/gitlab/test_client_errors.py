@@ -22,8 +22,8 @@ from hf_access import (
 from hf_access.gitlab import AlreadyMemberError, GitLabSession
 
 from ..conftest import VirtualTime
-from ._gitlab_support import make_session
 from ._recorded import HOST, PROJECT, TOKEN, requester
+from ._support import make_session
 
 # -- errors --------------------------------------------------------------------------------
 

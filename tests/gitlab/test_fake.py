@@ -18,7 +18,7 @@ from hf_access.gitlab import AccessLevel, GitLabSession
 from hf_access.testing.gitlab import FakeGitLab
 
 from ..conftest import VirtualTime
-from ._gitlab_support import make_session
+from ._support import make_session
 
 # -- the wire as GitLab shows it -----------------------------------------------------------
 

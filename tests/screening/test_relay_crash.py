@@ -92,7 +92,6 @@ def start_relay(hub: FakeHub, sink: Sink, outbox: Path, home: Path) -> subproces
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-@pytest.mark.slow
 def _pending(outbox: Path) -> int:
     box = Outbox(outbox)
     try:
@@ -101,6 +100,7 @@ def _pending(outbox: Path) -> int:
         box.close()
 
 
+@pytest.mark.slow
 def test_kill_9_at_random_points_loses_nothing(sink: Sink, tmp_path: Path) -> None:
     rng = random.Random(2026)
     outbox = tmp_path / "relay.db"
