@@ -1,7 +1,8 @@
 """The server-side Lua scripts of the fleet (run atomically by Redis, one round trip each).
 
 Every time is Redis's own (``TIME``), in integer milliseconds, so hosts whose clocks disagree
-still agree on the window. Numbers are written back with ``%.0f`` so a large millisecond value
+still agree on the window; only a limiter given a clock (tests, on a virtual clock) sends the
+time with each step instead. Numbers are written back with ``%.0f`` so a large millisecond value
 never turns into Lua's exponent notation.
 """
 
@@ -15,9 +16,9 @@ __all__ = ["CAMPAIGN", "FENCED", "LIMITER_STEP", "RENEW", "RESIGN"]
 # KEYS[1] the window's hash, KEYS[2] the sorted set of in-flight leases (score = expiry).
 # ARGV: 1 lease ttl ms, 2 reset margin ms, 3 explicit quota calls ('' if none), 4 its window ms,
 #       5 probe first ('1'/'0'), 6 pause ms ('' for none), 7 lease id to start ('' for none),
-#       8 number of leases to extend, 9 number of releases, then the ids to extend, then six
-#       fields per release: lease id, its grant number, remaining, reset-after ms, quota,
-#       window ms ('' = unknown).
+#       8 number of leases to extend, 9 number of releases, 10 now in ms ('' for Redis's own
+#       TIME), then the ids to extend, then six fields per release: lease id, its grant number,
+#       remaining, reset-after ms, quota, window ms ('' = unknown).
 # Returns {granted, wait ms (-1: poll, the fleet's probe is out), probe, quota, window ms,
 #          remaining, in flight, grant number}, -1 standing for unknown.
 #
@@ -28,8 +29,11 @@ __all__ = ["CAMPAIGN", "FENCED", "LIMITER_STEP", "RENEW", "RESIGN"]
 # estimate only when the server has seen more calls than the fleet sent (clients outside it).
 LIMITER_STEP = r"""
 local state, inflight = KEYS[1], KEYS[2]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(ARGV[10])
+if now == nil then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 local ttl = tonumber(ARGV[1])
 local margin = tonumber(ARGV[2])
 
@@ -66,7 +70,7 @@ end
 redis.call('ZREMRANGEBYSCORE', inflight, '-inf', now)
 
 local n_extend, n_release = tonumber(ARGV[8]), tonumber(ARGV[9])
-local at = 10
+local at = 11
 for _ = 1, n_extend do
   redis.call('ZADD', inflight, 'XX', now + ttl, ARGV[at])
   at = at + 1

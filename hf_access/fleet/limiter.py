@@ -89,8 +89,14 @@ class RedisRateLimiter:
         max_wait: the longest one wait for the fleet's window or pause may be; a longer one
             raises :class:`~hf_access.RateLimitError` at once, with the wait in
             ``retry_after`` (None: no cap), as the in-process limiter does.
-        sleep, clock: injectable wait and monotonic clock (local waits only; windows use
-            Redis's clock).
+        sleep: the coroutine every local wait goes through (the window, a pause, the
+            probe's polls, the leases' renewals).
+        clock: for tests: seconds on one clock that every limiter on ``key`` shares (a
+            :class:`~hf_access.testing.ManualClock` that also drives the fake Hub), read for
+            the local waits and sent to the script, which then keeps the window, pauses and
+            leases on it instead of Redis's ``TIME``. ``None`` (the default, and what
+            production wants): local waits on :func:`time.monotonic`, the fleet's times on
+            Redis's clock, so that hosts whose clocks disagree still agree on the window.
         owns_client: close ``client`` in :meth:`aclose`.
     """
 
@@ -109,7 +115,7 @@ class RedisRateLimiter:
         release_delay: float = 0.002,
         max_wait: float | None = DEFAULT_MAX_WAIT,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
         owns_client: bool = False,
         description: str = "redis",
     ) -> None:
@@ -142,7 +148,8 @@ class RedisRateLimiter:
         self._release_delay = release_delay
         self._max_wait = max_wait
         self._sleep = sleep
-        self._clock = clock
+        self._clock = time.monotonic if clock is None else clock
+        self._script_clock = clock  # None: the script reads Redis's TIME
         self._script: AsyncScript = client.register_script(_scripts.LIMITER_STEP)
         self._holder = holder_id()
         self._ids = itertools.count(1)
@@ -284,6 +291,18 @@ class RedisRateLimiter:
             self._local.pause(seconds)
         self._schedule_flush()
 
+    async def flush(self) -> None:
+        """Send what this process has not told the fleet yet (what its answers said, a pause)
+        now instead of within ``release_delay``, and return once Redis has it, including what
+        a send already under way carries."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        if self._tasks:
+            await asyncio.wait(set(self._tasks))
+        if not self._closed and (self._pending or self._pause_ms is not None):
+            await self._flush()
+
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def __aenter__(self) -> RedisRateLimiter:
@@ -338,6 +357,7 @@ class RedisRateLimiter:
             acquire,
             str(len(extend)),
             str(len(releases)),
+            "" if self._script_clock is None else str(math.floor(self._script_clock() * 1000)),
             *extend,
         ]
         for (lease, number), info in releases:
@@ -411,7 +431,7 @@ class RedisRateLimiter:
     async def _renew_leases(self) -> None:
         """Keep this process's running calls counted as in flight; ends when none is left."""
         while self._held and not self._closed:
-            await asyncio.sleep(self._lease_ttl / 3)
+            await self._sleep(self._lease_ttl / 3)
             if not self._held:
                 return
             try:
