@@ -15,11 +15,11 @@ _PROGRAM = textwrap.dedent(
     async def main(kind, url, name, count):
         if kind == "limiter":
             quota = Quota(100, 60.0) if count > 1 else None
-            limiter = RedisRateLimiter.from_url(url, key=name, quota=quota, lease_ttl=0.5)
+            limiter = RedisRateLimiter.from_url(url, key=name, quota=quota, lease_ttl=0.3)
             for _ in range(count):
                 await limiter.acquire()
         else:
-            coordinator = RedisCoordinator.from_url(url, name=name, lease_ttl=0.6)
+            coordinator = RedisCoordinator.from_url(url, name=name, lease_ttl=0.3)
             await coordinator.lead()
             await coordinator.begin("batch-1", {"users": ["alice", "bob"]})
         print("ready", flush=True)

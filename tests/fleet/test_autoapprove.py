@@ -3,7 +3,6 @@ a successor continues where the leader stopped, a leader that lost the lease is 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,6 +15,8 @@ from hf_access.fleet import RedisCoordinator
 from hf_access.screening.coordination import NotLeading
 from hf_access.screening.policy import Policy, Rule, accept, reject, users
 from hf_access.testing import FakeHub
+
+from ._virtual import eventually
 
 REPO = "owner/model"
 POLICY = Policy([Rule("deny", users(["mallory"]), reject("Blocked."))], accept())
@@ -154,7 +155,7 @@ async def test_pending_requests_of_a_dead_leaders_intent_are_decided_again(
 async def test_a_leader_that_lost_its_lease_sends_nothing(
     hub: FakeHub, redis_url: str, tmp_path: Path
 ) -> None:
-    old = Replica(hub, redis_url, tmp_path / "old.jsonl")
+    old = Replica(hub, redis_url, tmp_path / "old.jsonl", lease_ttl=0.3)  # to run out soon
     new = Replica(hub, redis_url, tmp_path / "new.jsonl")
     arrive(hub, "alice")
     await old.approver.run_once()
@@ -167,8 +168,7 @@ async def test_a_leader_that_lost_its_lease_sends_nothing(
         old.coordinator._clock = lambda: 0.0
         assert old.coordinator._renewer is not None
         old.coordinator._renewer.cancel()
-        await asyncio.sleep(0.7)
-        assert await new.coordinator.try_lead()
+        await eventually(new.coordinator.try_lead, "the old lease runs out, the new one leads")
         return await evaluate(event)
 
     old.approver._evaluate = paused  # type: ignore[method-assign]
