@@ -16,6 +16,8 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Hashable, Mapping, Sequence
+from itertools import repeat
+from operator import is_
 from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
@@ -30,7 +32,16 @@ from .errors import (
     TransportError,
 )
 from .journal import Journal, JournalEntry
-from .outcomes import BulkProgress, BulkReport, D, ItemOutcome, Keyed, Outcome, PlannedCall
+from .outcomes import (
+    ITEM_OUTCOMES,
+    BulkProgress,
+    BulkReport,
+    D,
+    ItemOutcome,
+    Keyed,
+    Outcome,
+    PlannedCall,
+)
 from .sansio import Call
 from .transport import CallCounter, counting
 
@@ -42,6 +53,7 @@ after its retries, before a run stops: the server is unreachable and every other
 fail too. A connection that breaks after it was made does not count (the server is there)."""
 
 _FINAL = (Outcome.DONE, Outcome.UNCHANGED)
+_MANY = 8  # items of one call from which its outcomes are made a field at a time
 _STOPPING = (AuthenticationError, PermissionDeniedError, ConfigurationError)
 
 
@@ -110,10 +122,12 @@ class Engine(Generic[D]):
         dry_run: bool = False,
         clock: Callable[[], float] = time.monotonic,
         kind: str = "bulk",
+        distinct: bool = False,
     ) -> None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValueError("concurrency must be a positive integer")
         self._decisions = list(decisions)
+        self._distinct = distinct  # the caller knows that no two decisions share a key
         self._executor = executor
         self._concurrency = concurrency
         self._on_progress = on_progress
@@ -123,7 +137,7 @@ class Engine(Generic[D]):
         self._outcomes: list[ItemOutcome[D] | None] = [None] * len(self._decisions)
         self._dupes: dict[int, list[int]] = {}
         self._counts = dict.fromkeys(Outcome, 0)
-        self._in_flight: set[int] = set()
+        self._in_flight: dict[int, Job] = {}  # by id(): the jobs whose call is under way
         self._missing: dict[Hashable, tuple[int, HfAccessError]] = {}
         self._counter = CallCounter()
         self._started: float | None = None
@@ -167,7 +181,7 @@ class Engine(Generic[D]):
                 todo = self._prepare(recorded)
                 if todo:
                     early = await self._executor.prepare(self._decisions, todo)
-                    self._settle_all([(index, settled) for index, settled in early.items()])
+                    self._settle_all(list(early), list(early.values()))
                     todo = [i for i in todo if i not in early]
                 queue = deque(self._executor.jobs(self._decisions, todo))
                 # One worker per slot of concurrency (no more than there are items): a job may
@@ -194,16 +208,22 @@ class Engine(Generic[D]):
 
     def report(self) -> BulkReport[D]:
         """The report so far: finished items as they ended, the others not attempted."""
-        items: list[ItemOutcome[D]] = []
-        for index, item in enumerate(self._outcomes):
-            if item is None:
-                item = ItemOutcome(
+        outcomes = self._outcomes
+        if any(map(is_, outcomes, repeat(None))):
+            in_flight = {index for job in self._in_flight.values() for index in job.indices}
+            items = [
+                ItemOutcome(
                     index,
                     self._decisions[index],
                     Outcome.NOT_ATTEMPTED,
-                    detail=self._unfinished(index),
+                    detail=self._unfinished(index, in_flight),
                 )
-            items.append(item)
+                if item is None
+                else item
+                for index, item in enumerate(outcomes)
+            ]
+        else:
+            items = outcomes  # type: ignore[assignment]  # every item settled
         end = self._ended if self._ended is not None else self._clock()
         return BulkReport(
             items=tuple(items),
@@ -217,22 +237,31 @@ class Engine(Generic[D]):
 
     def _prepare(self, recorded: Mapping[str, JournalEntry]) -> list[int]:
         """De-duplicate, settle what the journal already holds, return what is left to do."""
-        first: dict[str, int] = {}
-        for index, decision in enumerate(self._decisions):
-            key = decision.key
-            seen = first.setdefault(key, index)
-            if seen != index:
-                self._dupes.setdefault(seen, []).append(index)
+        if self._distinct and not recorded:
+            return list(range(len(self._decisions)))  # nothing to compare keys for
+        keys = [decision.key for decision in self._decisions]
+        # The first index of each key: filled from the end, the first one is left standing.
+        first = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
+        if len(first) == len(keys):
+            todo = list(range(len(keys)))  # the usual case: no duplicates
+        else:
+            for index, key in enumerate(keys):
+                seen = first[key]
+                if seen != index:
+                    self._dupes.setdefault(seen, []).append(index)
+            todo = sorted(first.values())
+        if not recorded:
+            return todo
         # Settled only once every duplicate is known, so that they mirror the journal too.
-        todo: list[int] = []
-        for key, index in first.items():
-            entry = recorded.get(key)
+        left: list[int] = []
+        for index in todo:
+            entry = recorded.get(keys[index])
             if entry is not None and entry.outcome in _FINAL:
                 detail = entry.detail or "settled by an earlier run (journal)"
-                self._settle_all([(index, Settled(entry.outcome, None, detail))], from_journal=True)
+                self._settle_all([index], [Settled(entry.outcome, None, detail)], from_journal=True)
             else:
-                todo.append(index)
-        return todo
+                left.append(index)
+        return left
 
     # -- workers ------------------------------------------------------------------------------
 
@@ -264,9 +293,11 @@ class Engine(Generic[D]):
         if scope in self._missing:
             first, error = self._missing[scope]
             detail = f"{getattr(error, 'message', error)} (item {first})"
-            self._settle_all([(i, Settled(Outcome.FAILED, error, detail)) for i in job.indices])
+            self._settle_all(
+                job.indices, [Settled(Outcome.FAILED, error, detail)] * len(job.indices)
+            )
             return
-        self._in_flight.update(job.indices)
+        self._in_flight[id(job)] = job
         with counting() as counter:
             try:
                 result = await self._executor.execute(self._decisions, job)
@@ -276,16 +307,14 @@ class Engine(Generic[D]):
             else:
                 self._unanswered = 0
         # Only now, not in a finally: an item cancelled mid-call stays "in flight".
-        self._in_flight.difference_update(job.indices)
+        del self._in_flight[id(job)]
         if result and isinstance(result[0], Job):
             queue.extendleft(reversed([j for j in result if isinstance(j, Job)]))
             self._wake.set()
             return
-        pairs: list[tuple[int, Settled]] = []
-        for index, settled in zip(job.indices, result, strict=True):
-            assert isinstance(settled, Settled)
-            pairs.append((index, settled))
-        self._settle_all(pairs, attempts=counter.calls)
+        if len(result) != len(job.indices):
+            raise RuntimeError(f"{len(result)} outcomes for a job of {len(job.indices)} items")
+        self._settle_all(job.indices, result, attempts=counter.calls)  # type: ignore[arg-type]
 
     def _on_error(self, job: Job, exc: HfAccessError) -> None:
         if isinstance(exc, TransportError) and exc.unreachable:
@@ -317,28 +346,60 @@ class Engine(Generic[D]):
 
     def _settle_all(
         self,
-        pairs: Sequence[tuple[int, Settled]],
+        indices: Sequence[int],
+        settled: Sequence[Settled],
         *,
         attempts: int = 0,
         from_journal: bool = False,
     ) -> None:
-        """Settle the items of one call: journaled together (one write), then counted."""
-        items = [
-            ItemOutcome(
-                index=index,
-                decision=self._decisions[index],
-                outcome=settled.outcome,
-                error=settled.error,
-                detail=settled.detail,
-                attempts=attempts,
-                from_journal=from_journal,
+        """Settle the items of one call (``settled[n]`` for ``indices[n]``):
+        journaled together (one write), then counted."""
+        if not indices:
+            return
+        decisions, outcomes = self._decisions, self._outcomes
+        one = settled[0]
+        alike = settled.count(one) == len(settled)
+        start, stop = indices[0], indices[-1] + 1
+        run = stop - start == len(indices) and indices == list(range(start, stop))
+        if alike and len(indices) >= _MANY:  # a batch call that ended alike for all its items
+            items = ITEM_OUTCOMES.make(
+                len(indices),
+                indices,
+                decisions[start:stop] if run else list(map(decisions.__getitem__, indices)),
+                repeat(one.outcome),
+                repeat(one.error),
+                repeat(one.detail),
+                repeat(attempts),
+                repeat(from_journal),
             )
-            for index, settled in pairs
-        ]
-        for item in items:
-            self._outcomes[item.index] = item
-        if self._journal is not None and not from_journal and items:
+        else:
+            items = [
+                ItemOutcome(
+                    index,
+                    decisions[index],
+                    each.outcome,
+                    each.error,
+                    each.detail,
+                    attempts,
+                    from_journal,
+                )
+                for index, each in zip(indices, settled, strict=True)
+            ]
+        if run:
+            outcomes[start:stop] = items  # the usual case: a run of consecutive items
+        else:
+            for item in items:
+                outcomes[item.index] = item
+        if self._journal is not None and not from_journal:
             self._journal.record_many(items)
+        if self._on_progress is None and not self._dupes:
+            counts = self._counts  # the common case, counted without a call per item
+            if alike:
+                counts[one.outcome] += len(items)
+            else:
+                for each in settled:
+                    counts[each.outcome] += 1
+            return
         for item in items:
             self._fan_out(item)
 
@@ -376,8 +437,8 @@ class Engine(Generic[D]):
         self._state = "finished"
         return self.report()
 
-    def _unfinished(self, index: int) -> str:
-        if self._stopped == "cancelled" and index in self._in_flight:
+    def _unfinished(self, index: int, in_flight: set[int]) -> str:
+        if self._stopped == "cancelled" and index in in_flight:
             return "cancelled while its call was in flight: it may have been applied; rerun to settle it"
         if self._stopped == "dry run":
             return "dry run"

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,8 @@ VERSION = 2
 _VERSIONS = (1, 2)
 _FSYNC_EVERY = 256
 _OUTCOME = {o: f',"outcome":"{o.value}"' for o in Outcome}  # the constant part of a line
+# A str as ``json.dumps`` writes it (ASCII, escaped), without its per-call set-up.
+_json_str: Callable[[str], str] = json.encoder.encode_basestring_ascii
 
 
 @attrs.frozen
@@ -208,7 +210,7 @@ class Journal:
                 extra += ',"detail":' + json.dumps(item.detail)
             if item.error is not None:
                 extra += ',"error":' + json.dumps(f"{type(item.error).__name__}: {item.error}")
-            parts.append('{"key":' + json.dumps(item.decision.key) + _OUTCOME[item.outcome])
+            parts.append('{"key":' + _json_str(item.decision.key) + _OUTCOME[item.outcome])
             parts.append(extra + tail)
         if parts:
             self._write("".join(parts), len(parts) // 2)

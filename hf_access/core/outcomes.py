@@ -10,7 +10,10 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections import Counter, deque
+from collections.abc import Iterable, Mapping
+from itertools import repeat
+from operator import attrgetter
 from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
@@ -35,6 +38,7 @@ class Keyed(Protocol):
     def key(self) -> str: ...
 
 
+R = TypeVar("R")
 D = TypeVar("D", bound=Keyed)
 """The decision type of a run: :class:`Decision` for the Hub, ``GitLabDecision`` for GitLab."""
 
@@ -80,6 +84,47 @@ class ItemOutcome(Generic[D]):
         return self.outcome in (Outcome.DONE, Outcome.UNCHANGED)
 
 
+class RecordMaker(Generic[R]):
+    """Makes records of a slotted, frozen attrs class by the thousand, a field at a time.
+
+    ``make(count, *columns)`` returns ``count`` records, ``columns[k]`` giving the values of
+    the k-th field (a list, or ``itertools.repeat(value)`` for one shared by all). Each slot is
+    set directly, in a loop that runs in C: none of what the generated ``__init__`` does per
+    record and per field (a call, the frozen class's setattr wrapper, converters). So only for
+    values already checked and converted; the records are those the class itself would make.
+
+    >>> from itertools import repeat
+    >>> make = RecordMaker(BulkProgress, ("total", "finished", "done", "unchanged", "failed",
+    ...     "not_attempted", "calls", "last")).make
+    >>> make(2, [1, 2], *[repeat(0)] * 5, repeat(None)) == [
+    ...     BulkProgress(1, 0, 0, 0, 0, 0, 0), BulkProgress(2, 0, 0, 0, 0, 0, 0)]
+    True
+    """
+
+    def __init__(self, cls: type[R], names: tuple[str, ...]) -> None:
+        fields = tuple(field.name for field in attrs.fields(cls))  # type: ignore[arg-type]
+        if fields != names:  # every field, in order: a new one must not go unset
+            raise TypeError(f"{cls.__name__} has the fields {fields}, not {names}")
+        self._cls = cls
+        self._setters = tuple(cls.__dict__[name].__set__ for name in names)
+
+    def make(self, count: int, *columns: Iterable[Any]) -> list[R]:
+        if len(columns) != len(self._setters):
+            raise TypeError(f"{len(self._setters)} columns expected, not {len(columns)}")
+        records: list[R] = list(map(object.__new__, repeat(self._cls, count)))
+        for setter, values in zip(self._setters, columns, strict=True):
+            if isinstance(values, (list, tuple)) and len(values) != count:
+                raise ValueError(f"{len(values)} values for {count} records")
+            deque(map(setter, records, values), maxlen=0)  # the loop runs in C
+        return records
+
+
+ITEM_OUTCOMES: RecordMaker[ItemOutcome[Any]] = RecordMaker(
+    ItemOutcome, ("index", "decision", "outcome", "error", "detail", "attempts", "from_journal")
+)
+"""Makes the engine's :class:`ItemOutcome` records, one per decision."""
+
+
 @attrs.frozen
 class PlannedCall:
     """A call a dry run would make: the very :class:`~hf_access.core.sansio.Call` a real run
@@ -119,6 +164,9 @@ class BulkProgress(Generic[D]):
     last: ItemOutcome[D] | None = None
 
 
+_OUTCOME_OF = attrgetter("outcome")
+
+
 @attrs.frozen
 class BulkReport(Generic[D]):
     """One :class:`ItemOutcome` per input decision, **in input order**, plus the run's figures.
@@ -151,12 +199,11 @@ class BulkReport(Generic[D]):
 
     def _counts(self) -> dict[Outcome, int]:
         counts = dict.fromkeys(Outcome, 0)
-        for item in self.items:
-            counts[item.outcome] += 1
+        counts.update(Counter(map(_OUTCOME_OF, self.items)))  # counted without a call per item
         return counts
 
     def count(self, outcome: Outcome) -> int:
-        return sum(1 for item in self.items if item.outcome is outcome)
+        return self._counts().get(outcome, 0)
 
     @property
     def done(self) -> int:
@@ -177,7 +224,8 @@ class BulkReport(Generic[D]):
     @property
     def ok(self) -> bool:
         """Every item is done or unchanged."""
-        return all(item.ok for item in self.items)
+        counts = self._counts()
+        return counts[Outcome.DONE] + counts[Outcome.UNCHANGED] == len(self.items)
 
     def failures(self) -> list[ItemOutcome[D]]:
         return [item for item in self.items if item.outcome is Outcome.FAILED]

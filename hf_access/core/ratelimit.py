@@ -63,6 +63,9 @@ class RateLimitInfo:
     window: float | None = None
 
 
+_PLAIN_NUMBERS = (int, float)  # exactly these: a bool or a subclass takes the long way
+
+
 def _finite(value: object, low: float, high: float) -> bool:
     return (
         isinstance(value, (int, float))
@@ -89,6 +92,22 @@ def sane_info(info: RateLimitInfo) -> RateLimitInfo:
         info.quota,
         info.window,
     )
+    if (
+        (remaining is None or (remaining.__class__ is int and 0 <= remaining <= MAX_QUOTA))
+        and (quota is None or (quota.__class__ is int and 1 <= quota <= MAX_QUOTA))
+        and (
+            window is None
+            or (window.__class__ in _PLAIN_NUMBERS and MIN_WINDOW <= window <= MAX_WINDOW)
+        )
+        and (
+            reset_after is None
+            or (
+                reset_after.__class__ in _PLAIN_NUMBERS
+                and 0.0 <= reset_after <= (MAX_RESET if window is None else window + 1.0)
+            )
+        )
+    ):
+        return info  # the usual answer: every value known is sane (checked without a call)
     dropped: list[str] = []
     if remaining is not None and not _finite(remaining, 0, MAX_QUOTA):
         dropped.append(f"remaining={remaining!r}")

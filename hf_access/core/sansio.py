@@ -177,13 +177,24 @@ def _pick_bucket(items: list[dict[str, str]], bucket: str) -> dict[str, str] | N
     return items[0] if items else None
 
 
-@functools.lru_cache(maxsize=256)
-def _bucket_numbers(value: str, bucket: str, first: str, second: str) -> tuple[float | None, ...]:
-    """Two parameters of ``bucket``'s item in a structured-field header, as numbers.
+# The usual form of a one-bucket header: ``"api";r=999;t=120``.
+_ONE_ITEM = re.compile(r'"([^",;]*)";([a-z]+)=([0-9.]+);([a-z]+)=([0-9.]+)')
 
-    Cached: a server sends the same ``RateLimit-Policy`` on every answer, and the
-    ``RateLimit`` values repeat often enough under load to be worth keeping.
-    """
+
+def _bucket_numbers(value: str, bucket: str, first: str, second: str) -> tuple[float | None, ...]:
+    """Two parameters of ``bucket``'s item in a structured-field header, as numbers."""
+    one = _ONE_ITEM.fullmatch(value)
+    if one is not None and one[1] == bucket and one[2] == first and one[4] == second:
+        return (_num(one[3]), _num(one[5]))  # the usual form, read without splitting it
+    return _any_bucket_numbers(value, bucket, first, second)
+
+
+@functools.lru_cache(maxsize=256)
+def _any_bucket_numbers(
+    value: str, bucket: str, first: str, second: str
+) -> tuple[float | None, ...]:
+    """:func:`_bucket_numbers` of any header. Cached: a server sends the same
+    ``RateLimit-Policy`` on every answer."""
     item = _pick_bucket(_sf_items(value), bucket)
     if item is None:
         return (None, None)

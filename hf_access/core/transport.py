@@ -10,14 +10,13 @@ providers (the auth header, how rate-limit headers and error answers read) is ha
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import json
 import logging
 import random
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urljoin
 
@@ -86,18 +85,30 @@ _counters: contextvars.ContextVar[tuple[CallCounter, ...]] = contextvars.Context
 )
 
 
-@contextlib.contextmanager
-def counting() -> Iterator[CallCounter]:
-    """Count the calls made by this task (and the tasks it starts) while the block runs.
+def counting() -> _Counting:
+    """Count the calls made by this task (and the tasks it starts) while the block runs::
+
+        with counting() as counter:
+            ...
+        counter.calls, counter.unanswered
 
     Counters nest: a bulk run counts its calls, and each of its items counts its own attempts.
     """
-    counter = CallCounter()
-    token = _counters.set((*_counters.get(), counter))
-    try:
-        yield counter
-    finally:
-        _counters.reset(token)
+    return _Counting()
+
+
+class _Counting:
+    """The context manager of :func:`counting` (a class: a bulk run enters two per call)."""
+
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> CallCounter:
+        counter = CallCounter()
+        self._token = _counters.set((*_counters.get(), counter))
+        return counter
+
+    def __exit__(self, *exc_info: object) -> None:
+        _counters.reset(self._token)
 
 
 @attrs.frozen
@@ -516,7 +527,9 @@ class Transport:
         ``max_body_size`` raises ResponseTooLargeError; an error answer is cut at 64 KiB."""
         limit = self.max_body_size if ok else min(self.max_body_size, _ERROR_BODY_LIMIT)
         declared = resp.content_length
-        if ok and declared is not None and declared > limit:
+        if ok and declared is not None:
+            if declared <= limit and "Content-Encoding" not in resp.headers:
+                return await resp.read()  # the usual answer: its length said, and within limit
             resp.close()
             raise ResponseTooLargeError(
                 f"the answer to {method} {url} is {declared} bytes, over the limit of {limit} "
@@ -547,7 +560,7 @@ class Transport:
         if self._token is None:
             return headers
         secret = self._token.get()
-        if not any(secret in value for value in headers.values()):
+        if secret not in "\n".join(headers.values()):  # one search, not one per header
             return headers
         clean: CIMultiDict[str] = CIMultiDict()
         for name, value in headers.items():

@@ -33,7 +33,9 @@ import os
 import time
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import datetime
-from typing import Any, TypedDict
+from itertools import repeat
+from operator import attrgetter, eq, is_
+from typing import Any, TypedDict, overload
 
 import attrs
 
@@ -46,14 +48,14 @@ from ..core.errors import (
     RequestNotFoundError,
     UserNotFoundError,
 )
-from ..core.outcomes import BulkProgress, Outcome
+from ..core.outcomes import BulkProgress, Outcome, RecordMaker
 from ..core.paging import iter_pages
 from ..core.sansio import Call
 from ..core.transport import Transport, counting
 from . import wire as _wire
 from .convert import decode_requests
 from .listing import iter_list
-from .models import Action, RepoType, RequestStatus
+from .models import Action, RepoType, RequestStatus, plain_usernames
 from .wire import UserArg, UserRef
 
 __all__ = [
@@ -103,8 +105,13 @@ class Decision:
         >>> Decision("org/model", "bob", "reject", reason="spam").key
         'model:org/model|bob|reject|spam'
         """
-        base = f"{self.repo_type.value}:{self.repo_id}|{self.user}|{self.action.value}"
+        # ``_value_`` is what ``.value`` returns, read without the enum's descriptor.
+        base = f"{self.repo_type._value_}:{self.repo_id}|{self.user}|{self.action._value_}"
         return base if self.reason is None else f"{base}|{self.reason}"
+
+
+_DECISIONS = RecordMaker(Decision, ("repo_id", "user", "action", "reason", "repo_type"))
+"""Makes :func:`decisions_for`'s decisions, of values it checked and converted already."""
 
 
 DecisionLike = Decision | tuple[Any, ...]
@@ -155,12 +162,23 @@ def decisions_for(
     rtype = RepoType.parse(repo_type)
     act = Action.parse(action)
     grant = act is Action.GRANT
-    refs = [_wire.UserRef.parse(u, allow_request_id=not grant) for u in listed]
-    labels = [ref.label for ref in refs]
-    decisions = [Decision(repo, label, act, reason, rtype) for repo in repos for label in labels]
+    listed = list(listed)
+    parsed: list[UserRef] = []
+    if plain_usernames(listed):  # the usual case: user names, checked all at once
+        labels: list[str] = listed  # type: ignore[assignment]
+    else:
+        parsed = [_wire.UserRef.parse(u, allow_request_id=not grant) for u in listed]
+        labels = [ref.label for ref in parsed]
+    decisions: list[Decision] = []
+    for repo in repos:
+        shared = (repeat(act), repeat(reason), repeat(rtype))
+        decisions += _DECISIONS.make(len(labels), repeat(repo), labels, *shared)
     if not _valid_once(repos, act, reason):
         return decisions  # the bulk run's own checks name what is wrong, and where
-    return _Checked(decisions, refs * len(repos))
+    refs = _Names(labels * len(repos)) if labels is listed else parsed * len(repos)
+    # One action and reason for all: no two decisions alike unless a repo or a user repeats.
+    distinct = len(set(repos)) == len(repos) and len(set(labels)) == len(labels)
+    return _Checked(decisions, refs, distinct)
 
 
 def _valid_once(repos: list[str], action: Action, reason: str | None) -> bool:
@@ -174,19 +192,40 @@ def _valid_once(repos: list[str], action: Action, reason: str | None) -> bool:
     return reason is None or action.takes_reason
 
 
+class _Names(Sequence[UserRef]):
+    """The users of decisions that all name a user by name (checked): each one's
+    :class:`UserRef` is made when a call needs it, rather than kept for the whole run."""
+
+    __slots__ = ("names",)
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @overload
+    def __getitem__(self, index: int) -> UserRef: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[UserRef]: ...
+    def __getitem__(self, index: int | slice) -> UserRef | list[UserRef]:
+        if isinstance(index, slice):
+            return [UserRef("user", name) for name in self.names[index]]
+        return UserRef("user", self.names[index])
+
+
 class _Checked(list[Decision]):
     """Decisions made by :func:`decisions_for`: checked as they were built, so a bulk run
     does not check each one again (unless the list was changed since)."""
 
-    def __init__(self, decisions: list[Decision], refs: list[UserRef]) -> None:
+    def __init__(self, decisions: list[Decision], refs: Sequence[UserRef], distinct: bool) -> None:
         super().__init__(decisions)
         self.refs = refs
+        self.distinct = distinct  # no two decisions share a key
         self._made = tuple(decisions)
 
     def intact(self) -> bool:
-        return len(self) == len(self._made) and all(
-            a is b for a, b in zip(self, self._made, strict=True)
-        )
+        return len(self) == len(self._made) and all(map(is_, self, self._made))
 
 
 def normalize_decisions(decisions: Iterable[DecisionLike]) -> tuple[list[Decision], list[UserRef]]:
@@ -196,8 +235,17 @@ def normalize_decisions(decisions: Iterable[DecisionLike]) -> tuple[list[Decisio
     ``(repo_id, user, action[, reason])`` are accepted. Two different actions for the same
     user on the same repo are a conflict, not something to guess about.
     """
+    checked, refs, _ = _normalize(decisions)
+    return checked, list(refs)
+
+
+def _normalize(
+    decisions: Iterable[DecisionLike],
+) -> tuple[list[Decision], Sequence[UserRef], bool]:
+    """:func:`normalize_decisions`, its users made only when needed (see :class:`_Names`),
+    and whether the decisions are known to be all different (no duplicate to look for)."""
     if isinstance(decisions, _Checked) and decisions.intact():
-        return list(decisions), list(decisions.refs)  # one action for all: no conflict
+        return list(decisions), decisions.refs, decisions.distinct  # one action: no conflict
     out: list[Decision] = []
     refs: list[UserRef] = []
     repos_ok: set[str] = set()  # each repo and reason is checked once, not once per item
@@ -231,7 +279,7 @@ def normalize_decisions(decisions: Iterable[DecisionLike]) -> tuple[list[Decisio
             )
         out.append(decision)
         refs.append(ref)
-    return out, refs
+    return out, refs, False
 
 
 _LOST = "applied; its answer was lost (settled by reading the list)"
@@ -240,6 +288,7 @@ _UNKNOWN = (
     "(a rerun settles it)"
 )
 _DONE = Settled(Outcome.DONE)  # frozen: one value for every item a batch call settled
+_BATCH_GROUP = attrgetter("repo_type", "repo_id", "action", "reason")  # one batch call's own
 
 
 def _is_missing_route(exc: HfAccessError) -> bool:
@@ -273,19 +322,24 @@ class _HubExecutor:
     def scope(self, decision: Decision) -> Hashable:
         return (decision.repo_type, decision.repo_id)
 
-    def _batchable(self, decision: Decision) -> bool:
-        return self.use_batch and decision.action is not Action.GRANT and self.support.available
-
     def jobs(self, decisions: Sequence[Decision], todo: list[int]) -> list[Job]:
+        if not (self.use_batch and self.support.available):  # once per run, not per item
+            return [Job([index]) for index in todo]
+        if not todo:
+            return []
+        chosen = decisions if len(todo) == len(decisions) else [decisions[i] for i in todo]
         groups: dict[tuple[Any, ...], list[int]] = {}
         jobs: list[Job] = []
-        for index in todo:
-            d = decisions[index]
-            if self._batchable(d):
-                groups.setdefault((d.repo_type, d.repo_id, d.action, d.reason), []).append(index)
-            else:
-                jobs.append(Job([index]))
-        for indices in groups.values():
+        one = _BATCH_GROUP(chosen[0])
+        if all(map(eq, map(_BATCH_GROUP, chosen), repeat(one))):
+            groups[one] = todo  # the usual case: one repo, one action, one reason
+        else:
+            for index, group in zip(todo, map(_BATCH_GROUP, chosen), strict=True):
+                groups.setdefault(group, []).append(index)
+        for (_, _, action, _), indices in groups.items():
+            if action is Action.GRANT:  # no batch route: one call per user
+                jobs.extend(Job([index]) for index in indices)
+                continue
             for start in range(0, len(indices), _wire.MAX_BATCH):
                 jobs.append(Job(indices[start : start + _wire.MAX_BATCH], batch=True))
         jobs.sort(key=lambda job: job.indices[0])
@@ -295,12 +349,30 @@ class _HubExecutor:
         first = decisions[job.indices[0]]
         status = first.action.target_status
         if job.batch:
-            users = [self.refs[i] for i in job.indices]
-            return _wire.batch_call(first.repo_type, first.repo_id, status, first.reason, users)
+            return self._batch_call(first, *self._sent(job.indices))
         ref = self.refs[job.indices[0]]
         if first.action is Action.GRANT:
             return _wire.grant_call(first.repo_type, first.repo_id, ref)
         return _wire.handle_call(first.repo_type, first.repo_id, ref, status, first.reason)
+
+    def _sent(self, indices: list[int]) -> tuple[list[str] | None, list[UserRef]]:
+        """Who a batch addresses: their names when every user of the run was given by name
+        (no :class:`UserRef` made), else their references."""
+        refs = self.refs
+        if refs.__class__ is _Names:
+            return list(map(refs.names.__getitem__, indices)), []
+        return None, list(map(refs.__getitem__, indices))
+
+    def _batch_call(self, first: Decision, names: list[str] | None, users: list[UserRef]) -> Call:
+        rtype, repo, status, reason = (
+            first.repo_type,
+            first.repo_id,
+            first.action.target_status,
+            first.reason,
+        )
+        if names is not None:
+            return _wire.batch_call_by_name(rtype, repo, status, reason, names)
+        return _wire.batch_call(rtype, repo, status, reason, users)
 
     async def _names_on(self, repo_type: RepoType, repo_id: str, status: RequestStatus) -> set[str]:
         names: set[str] = set()
@@ -341,9 +413,11 @@ class _HubExecutor:
         return [await self._single(decisions, job)]
 
     async def _batch(self, decisions: Sequence[Decision], job: Job) -> list[Settled] | list[Job]:
+        first = decisions[job.indices[0]]
+        names, users = self._sent(job.indices)
         with counting() as counter:
             try:
-                response = await self.transport.send(self.call(decisions, job))
+                response = await self.transport.send(self._batch_call(first, names, users))
             except HfAccessError as exc:
                 if _is_missing_route(exc):
                     # An older Hub without the batch route: one handle call per user from now on.
@@ -352,12 +426,19 @@ class _HubExecutor:
                 if not counter.unanswered:
                     raise
                 return await self._settle_lost(decisions, job, exc)
-        results = _wire.decode_batch(response.json(), [self.refs[i] for i in job.indices])
+        if names is None:
+            sent = [u.value if u.kind == "user" else None for u in users]
+            failed = _wire.batch_failures(response.json(), sent)
+        else:
+            failed = _wire.batch_failures(response.json(), names)
+        if not failed:
+            return [_DONE] * len(job.indices)  # the usual answer: one check per item, nothing built
+        labels = names if names is not None else [u.label for u in users]
         return [
-            _DONE
-            if result.ok
-            else Settled(Outcome.FAILED, _batch_item_error(result.error, result.target))
-            for result in results
+            Settled(Outcome.FAILED, _batch_item_error(failed[n], labels[n]))
+            if n in failed
+            else _DONE
+            for n in range(len(labels))
         ]
 
     async def _settle_lost(
@@ -389,7 +470,7 @@ class _HubExecutor:
             except HfAccessError as exc:
                 failure = exc
         if failure is None:
-            return Settled(Outcome.DONE)
+            return _DONE
         # An attempt that lost its answer may have landed; the retry then finds it done.
         lost = counter.unanswered > 0
         if isinstance(failure, AlreadyHasAccessError):
@@ -449,7 +530,7 @@ class BulkRun(Engine[Decision]):
         unknown = set(opts) - set(_DEFAULTS)
         if unknown:
             raise TypeError(f"unknown bulk option(s): {', '.join(sorted(unknown))}")
-        checked, refs = normalize_decisions(decisions)
+        checked, refs, distinct = _normalize(decisions)
         super().__init__(
             checked,
             _HubExecutor(transport, support, refs, opts["use_batch"], opts["precheck"]),
@@ -459,6 +540,7 @@ class BulkRun(Engine[Decision]):
             dry_run=opts["dry_run"],
             clock=clock,
             kind="hub",
+            distinct=distinct,
         )
         if not opts["dry_run"]:
             transport.make_room(opts["concurrency"])  # the pool sized from the concurrency

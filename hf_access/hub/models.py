@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import attrs
@@ -34,7 +34,9 @@ __all__ = [
 # User names keep the rule of Hub accounts: letters, digits, '-', '_', '.'; starting with a
 # letter or digit and ending with a letter, digit or '_'; no '--' or '..'; at most 96
 # characters. Matched whole (``fullmatch``): ``$`` would let a final newline through.
-_USER_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.\-]{0,94}[A-Za-z0-9_])?")
+_USER = r"[A-Za-z0-9](?:[A-Za-z0-9_.\-]{0,94}[A-Za-z0-9_])?"
+_USER_RE = re.compile(_USER)
+_USER_LINES_RE = re.compile(rf"(?:{_USER}\n)*{_USER}")  # user names, one a line
 _HEX24_RE = re.compile(r"[0-9a-fA-F]{24}")
 _REQUEST_ID_RE = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 
@@ -157,6 +159,27 @@ def validate_username(user: str) -> str:
     if not isinstance(user, str) or not _USER_RE.fullmatch(user) or "--" in user or ".." in user:
         raise ValueError(f"invalid user name {user!r}")
     return user
+
+
+def plain_usernames(names: Sequence[object]) -> bool:
+    """Whether every item is a well-formed user name (a ``str``): checked all at once, as
+    :func:`validate_username` checks one. False tells nothing more (check them one by one).
+
+    >>> plain_usernames(["alice", "bob"]), plain_usernames(["alice", "request:abc123"])
+    (True, False)
+    """
+    if not names:
+        return False
+    try:
+        lines = "\n".join(names)  # type: ignore[arg-type]
+    except TypeError:  # not all strings
+        return False
+    return (
+        lines.count("\n") == len(names) - 1  # no name holds a line break of its own
+        and _USER_LINES_RE.fullmatch(lines) is not None
+        and "--" not in lines
+        and ".." not in lines
+    )
 
 
 _LABEL_PREFIXES = {"requestId": "request:", "userId": "user-id:"}

@@ -11,6 +11,8 @@ import functools
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from itertools import repeat
+from operator import is_
 from typing import Any
 from urllib.parse import quote
 
@@ -228,9 +230,35 @@ def batch_call(
     users: Sequence[UserRef],
 ) -> Call:
     """1 to 100 users moved to ``status`` (``POST .../user-access-request/batch``)."""
-    if not 1 <= len(users) <= MAX_BATCH:
-        raise ValueError(f"a batch takes 1 to {MAX_BATCH} users, not {len(users)}")
-    body = {**decision_body(status, reason), "requests": [u.body() for u in users]}
+    requests = [{u.kind: u.value} for u in users]
+    return _batch_call(repo_type, repo_id, status, reason, requests)
+
+
+def batch_call_by_name(
+    repo_type: RepoType,
+    repo_id: str,
+    status: RequestStatus,
+    reason: str | None,
+    names: Sequence[str],
+) -> Call:
+    """:func:`batch_call` of users all addressed by name, checked already (a bulk run's).
+
+    >>> batch_call_by_name(RepoType.MODEL, "org/m", RequestStatus.ACCEPTED, None, ["bob"]).body
+    {'status': 'accepted', 'requests': [{'user': 'bob'}]}
+    """
+    return _batch_call(repo_type, repo_id, status, reason, [{"user": name} for name in names])
+
+
+def _batch_call(
+    repo_type: RepoType,
+    repo_id: str,
+    status: RequestStatus,
+    reason: str | None,
+    requests: list[dict[str, str]],
+) -> Call:
+    if not 1 <= len(requests) <= MAX_BATCH:
+        raise ValueError(f"a batch takes 1 to {MAX_BATCH} users, not {len(requests)}")
+    body = {**decision_body(status, reason), "requests": requests}
     return Call("POST", requests_path(repo_type, repo_id, "batch"), body=body)
 
 
@@ -262,20 +290,16 @@ def whoami_call() -> Call:
 def decode_batch(data: Any, users: Sequence[UserRef]) -> list[BatchResult]:
     """The batch route's answer: one result per user sent, in input order."""
     if not isinstance(data, list) or len(data) != len(users):
-        got = f"{len(data)} results" if isinstance(data, list) else type(data).__name__
-        raise DecodeError(f"unexpected batch answer: sent {len(users)} items, got {got}")
+        raise _batch_length_error(data, len(users))
     results: list[BatchResult] = []
     for index, (item, target) in enumerate(zip(data, users, strict=True)):
         if not isinstance(item, dict) or not isinstance(item.get("ok"), bool):
-            raise DecodeError(f"unexpected batch answer: item [{index}] has no boolean 'ok'")
+            raise _batch_ok_error(index)
         error = item.get("error")
         user = item.get("user")
         if target.kind == "user" and isinstance(user, str) and user != target.value:
             # Answers come in input order; one that names someone else is not to be trusted.
-            raise DecodeError(
-                f"unexpected batch answer: item [{index}] is about {user!r}, "
-                f"but {target.value!r} was sent there"
-            )
+            raise _batch_user_error(index, user, target.value)
         results.append(
             BatchResult(
                 target=target.label,
@@ -285,3 +309,53 @@ def decode_batch(data: Any, users: Sequence[UserRef]) -> list[BatchResult]:
             )
         )
     return results
+
+
+def batch_failures(data: Any, names: Sequence[str | None]) -> dict[int, str | None]:
+    """The batch route's answer, checked as :func:`decode_batch` checks it, for a bulk run:
+    ``{position: the Hub's error code}`` of the items that failed (empty when all are ok).
+
+    ``names[i]`` is the user name sent at position ``i`` (None: a user or request id). Builds
+    nothing per item in the usual case.
+
+    >>> batch_failures([{"ok": True}, {"ok": False, "error": "user_not_found"}], ["al", "bo"])
+    {1: 'user_not_found'}
+    """
+    if not isinstance(data, list) or len(data) != len(names):
+        raise _batch_length_error(data, len(names))
+    try:  # the usual answer, checked without a step per item: all ok, each about its user
+        if all(map(is_, map(dict.get, data, repeat("ok")), repeat(True))) and (
+            list(map(dict.get, data, repeat("user"))) == names
+        ):
+            return {}
+    except TypeError:
+        pass  # an item that is not an object: the loop below names it
+    failed: dict[int, str | None] = {}
+    for index, (item, name) in enumerate(zip(data, names, strict=True)):
+        if not isinstance(item, dict):
+            raise _batch_ok_error(index)
+        ok = item.get("ok")
+        if ok is not True:
+            if ok is not False:
+                raise _batch_ok_error(index)
+            error = item.get("error")
+            failed[index] = str(error) if error is not None else None
+        user = item.get("user")
+        if user != name and name is not None and isinstance(user, str):
+            raise _batch_user_error(index, user, name)
+    return failed
+
+
+def _batch_length_error(data: Any, sent: int) -> DecodeError:
+    got = f"{len(data)} results" if isinstance(data, list) else type(data).__name__
+    return DecodeError(f"unexpected batch answer: sent {sent} items, got {got}")
+
+
+def _batch_ok_error(index: int) -> DecodeError:
+    return DecodeError(f"unexpected batch answer: item [{index}] has no boolean 'ok'")
+
+
+def _batch_user_error(index: int, user: str, sent: str) -> DecodeError:
+    return DecodeError(
+        f"unexpected batch answer: item [{index}] is about {user!r}, but {sent!r} was sent there"
+    )
