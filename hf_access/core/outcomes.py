@@ -96,7 +96,7 @@ class RecordMaker(Generic[R]):
     >>> from itertools import repeat
     >>> make = RecordMaker(BulkProgress, ("total", "finished", "done", "unchanged", "failed",
     ...     "not_attempted", "calls", "last")).make
-    >>> make(2, [1, 2], *[repeat(0)] * 5, repeat(None)) == [
+    >>> make(2, [1, 2], *[repeat(0)] * 6, repeat(None)) == [
     ...     BulkProgress(1, 0, 0, 0, 0, 0, 0), BulkProgress(2, 0, 0, 0, 0, 0, 0)]
     True
     """
