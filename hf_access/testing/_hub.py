@@ -154,8 +154,8 @@ class FakeHub(ListingSeeding, LocalServer):
         """Create ``count`` pending requests from users ``f"{prefix}-{i:06d}"`` (i from 0).
 
         Missing users are created; existing ones are reused (seeding several repositories
-        with the same prefix shares the users). All requests get the clock's current time
-        and keep their creation order. Return the user names.
+        with the same prefix shares the users). The requests are stamped one millisecond
+        apart, the last at the clock's current time, in creation order. Return the user names.
 
         >>> hub = FakeHub()
         >>> _ = hub.add_repo("acme/model")

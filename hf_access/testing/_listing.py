@@ -82,7 +82,7 @@ class ListingRoutes:
         )
 
     async def list_repos(self, request: web.Request) -> web.StreamResponse:
-        # Anonymous callers see the public repos [open: the Hub's public listing].
+        # Anonymous callers see the public repos (assumed: the Hub's public listing).
         token = self.state.token(request.headers.get("Authorization"))
         repo_type = request.match_info["rtype"][:-1]
         query = request.query
@@ -98,8 +98,8 @@ class ListingRoutes:
         state = self.state
         directory = state.directory
         with state.lock:
-            # Creation order [open: the Hub's default order for an author listing is not
-            # recorded; a stable order is what paging needs].
+            # Creation order (assumed: the Hub's default order for an author listing is not
+            # recorded; a stable order is what paging needs).
             repos = [
                 repo
                 for (rtype, _), repo in state.repos.items()

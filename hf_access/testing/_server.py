@@ -202,7 +202,7 @@ class FakeHubApp:
                     raise FakeHubError(404, _NOT_FOUND)
                 raise FakeHubError(exception.status, exception.reason)
             # No token at all is fine where the Hub serves anonymous callers; a token it
-            # does not know is always refused [open for anonymous routes].
+            # does not know is always refused (assumed for anonymous routes).
             if token is None and not (counted in _ANONYMOUS and authorization is None):
                 raise FakeHubError(401, INVALID_CREDENTIALS)
             if not admission.allowed:
@@ -229,8 +229,8 @@ class FakeHubApp:
 
     def _repo(self, request: web.Request) -> Repo:
         """The repo of the path, or 404 ``RepoNotFound`` when it does not exist or is
-        private to the caller (anonymous callers included) [open: the Hub's answer to a
-        private repo is not recorded; a missing repo's is]."""
+        private to the caller (anonymous callers included) (assumed: the Hub's answer to a
+        private repo is not recorded; a missing repo's is)."""
         info = request.match_info
         repo_type = info.get("rtype", "models")[:-1]
         repo = self.state.repo(repo_type, f"{info['ns']}/{info['name']}")

@@ -144,13 +144,16 @@ class HubState:
         taken = [name for name in names if name in repo.by_user]
         if taken:
             raise ValueError(f"{taken[0]!r} already has a request on {repo.repo_id}")
+        # One millisecond apart, the last at the clock's time: requests really arrive one by
+        # one, and a list of them is then ordered by time alone (not by ties at one instant).
         now = self.now_ms()
-        stamp = format_ms(now)
-        for name in names:
+        first = now - max(count - 1, 0)
+        for offset, name in enumerate(names):
             user = self.users.get(name)
             if user is None:
                 user = self._create_user(name, None, None, False, ())
-            request = self._new_request(user, "pending", now, stamp, fields)
+            at = first + offset
+            request = self._new_request(user, "pending", at, format_ms(at), fields)
             repo.insert(request)
         return names
 
@@ -292,8 +295,8 @@ class HubState:
     ) -> tuple[list[JsonDict], Key | None]:
         """One page of a list and the key to continue after (``None``: nothing more).
 
-        Items are ordered by ``timestamp`` ascending, ties by creation order [open: the
-        Hub's order is not documented; oldest first suits a queue]. ``after`` is
+        Items are ordered by ``timestamp`` ascending, ties by creation order (assumed:
+        the Hub does not document its order; oldest first suits a queue). ``after`` is
         inclusive and ``before`` exclusive (assumed: FIDELITY.md).
         """
         start: Key | None = None
@@ -426,7 +429,7 @@ class HubState:
         self, repo: Repo, request: Request, status: str, actor: User | None, reason: str | None
     ) -> None:
         # Every move between two different statuses is allowed. FIDELITY.md records all of
-        # them except pending->reset and the moves out of reset [open: allowed here].
+        # them except pending->reset and the moves out of reset (assumed: allowed here too).
         key = request.key
         repo.index[request.status].remove(key)
         repo.index[status].add(key)

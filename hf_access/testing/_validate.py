@@ -187,8 +187,8 @@ def parse_settings(body: Mapping[str, object]) -> dict[str, object]:
     """A ``settings`` body: validated values, only the keys that were sent.
 
     An empty body is valid (the Hub answers ``200 {}``). Unknown keys are refused with
-    400 so that a client's typo shows up in tests [open: the Hub's own behaviour for
-    unknown keys is not recorded].
+    400 so that a client's typo shows up in tests (assumed: the Hub's own behaviour for
+    unknown keys is not recorded).
     """
     values: dict[str, object] = {}
     for key, value in body.items():

@@ -131,3 +131,18 @@ async def test_more_than_a_page_at_one_instant_gets_the_warning(cutting: Cutting
         with pytest.warns(HfAccessWarning, match="cut short"):
             got = await session.list_pending(REPO)
         assert len({r.username for r in got}) == len(got) == 1000
+
+
+async def test_the_fake_hubs_seeded_list_of_1000_reads_quietly_in_two_calls() -> None:
+    # The README's standalone example: `hf-access fake-hub --seed-pending 1000`, then a list.
+    from hf_access.testing import FakeHub
+
+    async with FakeHub() as hub:
+        hub.add_repo(REPO)
+        names = hub.seed_pending(REPO, 1000)
+        async with AccessSession(token=hub.token, endpoint=hub.url) as session:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", HfAccessWarning)
+                listed = [r.username for r in await session.list_pending(REPO)]
+        assert listed == names
+        assert hub.counters.calls["list_pending"] == 2  # the full page, then one question after it

@@ -45,7 +45,8 @@ def test_list_pending_follows_pages(served: FakeHub, hf: HfApi) -> None:
     assert first.fullname == "user-000000"
     assert first.fields == {"Company": "ACME"}
     assert first.request_id == served.snapshot(REPO)["user-000000"].request_id
-    assert first.timestamp == datetime(2026, 10, 6, 11, 30, tzinfo=timezone.utc)
+    # seeded one millisecond apart, the last at the clock's time
+    assert first.timestamp == datetime(2026, 10, 6, 11, 29, 57, 501000, tzinfo=timezone.utc)
     assert served.counters.calls["list_pending"] == 3
 
 
