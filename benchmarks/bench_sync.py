@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import math
 import subprocess
 import sys
@@ -66,20 +67,18 @@ def serve(users: int, baseline: int) -> None:
         hub = FakeHub()
         hub.add_repo(REPO)
         groups = mix(users)
+        # Requests arrive one by one: one millisecond apart, as the fake Hub's seed_pending does
+        # (at a single instant, a list that ends on a full page would be read twice).
+        stamps = (1_700_000_000.0 + n / 1000 for n in itertools.count())
         for status in ("pending", "reset", "accepted"):
             for name in groups[status]:
-                decided = None if status == "pending" else 1_700_000_060.0
-                hub.seed_request(
-                    REPO, name, status=status, requested_at=1_700_000_000.0, decided_at=decided
-                )
-        for name in groups["unlisted_accepted"]:
-            hub.seed_request(
-                REPO, name, status="accepted", requested_at=1.7e9, decided_at=1.7e9 + 60
-            )
-        for name in groups["unlisted_rejected"]:
-            hub.seed_request(
-                REPO, name, status="rejected", requested_at=1.7e9, decided_at=1.7e9 + 60
-            )
+                at = next(stamps)
+                decided = None if status == "pending" else at + 60
+                hub.seed_request(REPO, name, status=status, requested_at=at, decided_at=decided)
+        for status, key in (("accepted", "unlisted_accepted"), ("rejected", "unlisted_rejected")):
+            for name in groups[key]:
+                at = next(stamps)
+                hub.seed_request(REPO, name, status=status, requested_at=at, decided_at=at + 60)
         for name in groups["none"]:
             hub.add_user(name)
         hub.add_repo(BASELINE_REPO)
