@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .config import ClientOptions
 from .ratelimit import Limiter
@@ -66,5 +67,6 @@ class SessionBase:
     def closed(self) -> bool:
         return self._transport.closed
 
-    async def _send(self, call: Call) -> Response:
-        return await self._transport.send(call)
+    def _send(self, call: Call) -> Coroutine[Any, Any, Response]:
+        # The transport's coroutine itself (awaited by the caller): no coroutine in between.
+        return self._transport.send(call)

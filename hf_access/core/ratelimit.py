@@ -313,7 +313,8 @@ class RateLimiter:
 
         ``info`` is what the response's headers said (None when there was no response).
         """
-        self._in_flight = max(0, self._in_flight - 1)
+        if self._in_flight > 0:
+            self._in_flight -= 1
         if info is not None:
             self._learn(sane_info(info))
         if not self._learned or self._probing:

@@ -134,13 +134,18 @@ class Response:
 class _Secret:
     """Holds a token; its repr and str never show it."""
 
-    __slots__ = ("_value",)
+    __slots__ = ("_bytes", "_value")
 
     def __init__(self, value: str) -> None:
         self._value = value
+        self._bytes = value.encode()
 
     def get(self) -> str:
         return self._value
+
+    def get_bytes(self) -> bytes:
+        """The token as the bytes a body would carry it in (encoded once)."""
+        return self._bytes
 
     def __repr__(self) -> str:
         return "<token hidden>"
@@ -349,9 +354,10 @@ class Transport:
         attempt = 0
         limited = 0
         redirects = 0
+        debug = log.isEnabledFor(logging.DEBUG)
         while True:
             attempt += 1
-            started = time.perf_counter()
+            started = time.perf_counter() if debug else 0.0
             answer = await self._attempt(client, method, url, params, json_body, headers)
             if isinstance(answer, TransportError):
                 if not answer.unreachable:  # sent, maybe applied; a refused one never was
@@ -366,7 +372,7 @@ class Transport:
                 await self._sleep(delay)
                 continue
             status, resp_headers, body, info = answer
-            if log.isEnabledFor(logging.DEBUG):
+            if debug:
                 elapsed_ms = (time.perf_counter() - started) * 1e3
                 log.debug("%s %s -> %d in %.1f ms", method, url, status, elapsed_ms)
             if 200 <= status < 300:
@@ -500,9 +506,19 @@ class Transport:
                 allow_redirects=False,
                 timeout=self._client_timeout,
             ) as resp:
-                ok = 200 <= resp.status < 300
-                body = await self._read(resp, method, url, ok)
-                return resp.status, self._scrub_headers(resp.headers), self._scrub(body)
+                status = resp.status
+                declared = resp.content_length
+                if (
+                    200 <= status < 300
+                    and declared is not None
+                    and declared <= self.max_body_size
+                    and "Content-Encoding" not in resp.headers
+                ):
+                    # The usual answer (see _read): its length said, and within the limit.
+                    body = await resp.read()
+                else:
+                    body = await self._read(resp, method, url, 200 <= status < 300)
+                return status, self._scrub_headers(resp.headers), self._scrub(body)
         except (TimeoutError, asyncio.TimeoutError) as exc:
             timeout = APITimeoutError(f"{method} {url} timed out")
             timeout.unreachable = isinstance(exc, _CONNECT_TIMEOUT)
@@ -553,7 +569,7 @@ class Transport:
     def _scrub(self, body: bytes) -> bytes:
         if self._token is None:
             return body
-        secret = self._token.get().encode()
+        secret = self._token.get_bytes()
         return body.replace(secret, _HIDDEN.encode()) if secret in body else body
 
     def _scrub_headers(self, headers: Mapping[str, str]) -> Mapping[str, str]:

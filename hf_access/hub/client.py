@@ -66,6 +66,22 @@ def _rate_info(headers: Mapping[str, str], now: float) -> Any:
     return parse_ratelimit(headers, now=now)
 
 
+def _handle_call(
+    repo_id: str,
+    user: UserArg,
+    status: RequestStatus | str,
+    repo_type: RepoTypeArg,
+    reason: str | None,
+) -> Call:
+    """The checked call of :meth:`AccessSession.handle` (and of accept, reject, cancel, reset,
+    which send it without a coroutine of their own in between)."""
+    rtype = RepoType.parse(repo_type)
+    _wire.validate_repo_id(repo_id)
+    st = RequestStatus.parse(status)
+    _wire.validate_reason(reason)
+    return _wire.handle_call(rtype, repo_id, _wire.UserRef.parse(user), st, reason)
+
+
 class AccessSession(SessionBase):
     """One connection pool, one rate limiter and one retry loop for every call to the Hub.
 
@@ -200,15 +216,11 @@ class AccessSession(SessionBase):
         The Hub answers a move to the status the request already has with the same 404 as
         "no request" (:class:`~hf_access.RequestNotFoundError`).
         """
-        rtype = RepoType.parse(repo_type)
-        _wire.validate_repo_id(repo_id)
-        st = RequestStatus.parse(status)
-        _wire.validate_reason(reason)
-        await self._send(_wire.handle_call(rtype, repo_id, _wire.UserRef.parse(user), st, reason))
+        await self._send(_handle_call(repo_id, user, status, repo_type, reason))
 
     async def accept(self, repo_id: str, user: UserArg, *, repo_type: RepoTypeArg = None) -> None:
         """Accept a request: the user gets access."""
-        await self.handle(repo_id, user, RequestStatus.ACCEPTED, repo_type=repo_type)
+        await self._send(_handle_call(repo_id, user, RequestStatus.ACCEPTED, repo_type, None))
 
     async def reject(
         self,
@@ -219,11 +231,11 @@ class AccessSession(SessionBase):
         reason: str | None = None,
     ) -> None:
         """Reject a request (or revoke access): the user cannot ask again. ``reason`` <= 200 chars."""
-        await self.handle(repo_id, user, RequestStatus.REJECTED, repo_type=repo_type, reason=reason)
+        await self._send(_handle_call(repo_id, user, RequestStatus.REJECTED, repo_type, reason))
 
     async def cancel(self, repo_id: str, user: UserArg, *, repo_type: RepoTypeArg = None) -> None:
         """Move a request back to pending (an accepted user loses access)."""
-        await self.handle(repo_id, user, RequestStatus.PENDING, repo_type=repo_type)
+        await self._send(_handle_call(repo_id, user, RequestStatus.PENDING, repo_type, None))
 
     async def reset(
         self,
@@ -234,7 +246,7 @@ class AccessSession(SessionBase):
         reason: str | None = None,
     ) -> None:
         """Reset a request: the user loses access and must ask again (e-mailed ``reason``)."""
-        await self.handle(repo_id, user, RequestStatus.RESET, repo_type=repo_type, reason=reason)
+        await self._send(_handle_call(repo_id, user, RequestStatus.RESET, repo_type, reason))
 
     async def grant(self, repo_id: str, user: UserArg, *, repo_type: RepoTypeArg = None) -> None:
         """Give a user access without a request (``POST .../user-access-request/grant``).

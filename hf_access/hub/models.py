@@ -239,6 +239,9 @@ class UserRef:
         A record is addressed by user name when it has one, else by request id (repos that
         hide their requesters); grant takes no request id, so it falls back to the user id.
         """
+        if isinstance(user, str) and ":" not in user:
+            # A user name (every label's prefix ends in ':'): the usual case, read first.
+            return cls("user", validate_username(user))
         if isinstance(user, UserRef):
             if user.kind == "requestId" and not allow_request_id:
                 raise ValueError("this call takes a user name or user id, not a request id")

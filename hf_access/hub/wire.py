@@ -211,8 +211,8 @@ def handle_call(
     repo_type: RepoType, repo_id: str, user: UserRef, status: RequestStatus, reason: str | None
 ) -> Call:
     """Move one request to ``status`` (``POST .../user-access-request/handle``)."""
-    body = {**user.body(), **decision_body(status, reason)}
-    return Call("POST", requests_path(repo_type, repo_id, "handle"), body=body)
+    body = {user.kind: user.value, **decision_body(status, reason)}
+    return Call("POST", requests_path(repo_type, repo_id, "handle"), None, body)
 
 
 def grant_call(repo_type: RepoType, repo_id: str, user: UserRef) -> Call:

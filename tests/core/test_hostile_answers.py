@@ -282,6 +282,35 @@ async def test_a_body_over_the_limit_raises_a_typed_error(vt: VirtualTime) -> No
     assert len(server.hits) == 1  # not retried
 
 
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+async def test_a_body_at_the_limit_is_read_and_one_byte_more_refused_either_way(
+    vt: VirtualTime, declared: bool
+) -> None:
+    # A declared length takes the transport's fast read; a chunked body the streamed one.
+    limit = 4096
+    sizes = iter([limit, limit + 1])
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        body = b"[" + b" " * (next(sizes) - 2) + b"]"
+        if declared:
+            return web.Response(body=body, content_type="application/json")
+        response = web.StreamResponse()
+        response.content_type = "application/json"
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for start in range(0, len(body), 1000):
+            await response.write(body[start : start + 1000])
+        return response
+
+    async with serve(handler) as server, hub_at(server.url, vt, max_body_size=limit) as hub:
+        assert await hub.list_pending(REPO) == []
+        with pytest.raises(ResponseTooLargeError, match="max_body_size"):
+            await hub.list_pending(REPO)
+        assert isinstance(hub.limiter, RateLimiter)
+        assert hub.limiter.in_flight == 0
+    assert len(server.hits) == 2
+
+
 async def test_an_endless_body_is_never_read_whole(vt: VirtualTime) -> None:
     sent = [0]
 

@@ -256,6 +256,43 @@ def test_no_module_writes_or_reads_a_user_label_by_hand() -> None:
 _LABELS = ("request:", "user-id:")
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "alice",
+        "a",
+        "user-000123",
+        "A.b_c",
+        "x_",
+        "bad--name",
+        "x..y",
+        "x.",
+        "-x",
+        "a" * 97,
+        "alice\n",
+        "",
+        " alice",
+        "user-id",
+        "request",
+    ],
+)
+@pytest.mark.parametrize("allow_request_id", [True, False])
+def test_a_name_without_a_colon_reads_as_its_label_reading(
+    name: str, allow_request_id: bool
+) -> None:
+    # UserRef.parse reads a str without ':' first, as a user name; the label reading agrees.
+    assert UserRef.kind_of(name) == "user"
+    try:
+        expected: UserRef | type[ValueError] = UserRef("user", _wire.validate_username(name))
+    except ValueError:
+        expected = ValueError
+    if expected is ValueError:
+        with pytest.raises(ValueError, match="invalid user name"):
+            UserRef.parse(name, allow_request_id=allow_request_id)
+    else:
+        assert UserRef.parse(name, allow_request_id=allow_request_id) == expected
+
+
 def test_target_of_prefixed_strings() -> None:
     assert UserRef.parse(f"request:{RID}").body() == {"requestId": RID}
     assert UserRef.parse(f"user-id:{UID}").body() == {"userId": UID}
@@ -535,6 +572,40 @@ def test_parse_ratelimit_draft09_wins_over_older_headers() -> None:
         {"RateLimit": '"api";r=5;t=6', "RateLimit-Remaining": "99", "RateLimit-Reset": "77"}
     )
     assert (info.remaining, info.reset_after) == (5, 6.0)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"RateLimit": '"api";r=995;t=42', "RateLimit-Policy": '"fixed window";"api";q=1000;w=300'},
+        {"RateLimit": '"api";r=995;t=42', "RateLimit-Policy": '"api";q=1000;w=300'},
+        {"RateLimit": '"api";r=0;t=0', "RateLimit-Policy": '"fixed window";"api";q=1;w=1'},
+        {"RateLimit": '"api";r=007;t=0042', "RateLimit-Policy": '"api";q=1000;w=300'},
+        {"RateLimit": '"api";r=999999999;t=999999999', "RateLimit-Policy": '"api";q=5;w=60'},
+        {"RateLimit": '"api";r=9999999999;t=1', "RateLimit-Policy": '"api";q=5;w=60'},
+        {"RateLimit": '"api";r=5;t=1.5', "RateLimit-Policy": '"api";q=5;w=60'},
+        {"RateLimit": '"pages";r=5;t=1', "RateLimit-Policy": '"api";q=5;w=60'},
+        {"RateLimit": '"api";r=5;t=1', "RateLimit-Policy": '"pages";q=5;w=60'},
+        {"RateLimit": '"api";r=5;t=1', "RateLimit-Policy": '"api";q=inf;w=60'},
+        {"RateLimit": '"api";r=5;t=1', "RateLimit-Policy": '"api";w=60', "RateLimit-Limit": "9"},
+        {"RateLimit": '"api";r=5;t=1', "RateLimit-Limit": "9"},
+        {"RateLimit": '"api";t=1;r=5', "RateLimit-Policy": '"api";q=5;w=60'},
+        {"RateLimit": '"api";r=5;t=1\n', "RateLimit-Policy": '"api";q=5;w=60'},
+        {"RateLimit": "", "RateLimit-Policy": '"api";q=5;w=60'},
+        {"RateLimit-Remaining": "3", "RateLimit-Reset": "9", "RateLimit-Policy": '"api";q=5;w=60'},
+    ],
+)
+@pytest.mark.parametrize("bucket", ["api", "pages"])
+def test_parse_ratelimit_reads_as_the_general_reading(headers: dict[str, str], bucket: str) -> None:
+    # parse_ratelimit's fast path (the Hub's usual headers) and the general reading agree.
+    for given in (headers, CIMultiDict(headers)):
+        fast = sansio.parse_ratelimit(given, bucket=bucket, now=1000.0)
+        general = sansio.read_ratelimit(given, bucket=bucket, now=1000.0)
+        assert fast == general
+        fields = ("remaining", "reset_after", "quota", "window")
+        assert [type(getattr(fast, f)) for f in fields] == [
+            type(getattr(general, f)) for f in fields
+        ]
 
 
 # -- Retry-After --------------------------------------------------------------------------------
