@@ -141,6 +141,21 @@ def pytest_configure(config: pytest.Config) -> None:
     aioresponses_problem()  # probed now, outside any test's event loop
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Skipped tests, one line per reason (``-ra`` would list every test's location: with the
+    aioresponses-based tests skipped on the newest aiohttp, that is over a hundred lines)."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    if reasons:
+        terminalreporter.section("skipped tests, by reason")
+        for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
+            terminalreporter.line(f"{count} skipped: {reason}")
+
+
 @functools.cache
 def aioresponses_problem() -> str | None:
     """Why aioresponses cannot mock the installed aiohttp, or ``None`` when it can.
