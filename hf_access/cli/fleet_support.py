@@ -3,8 +3,8 @@
 
 The quota's key in Redis is ``--redis-key`` (``HF_ACCESS_REDIS_KEY``) when given, else
 ``hub:<user>`` for the Hub (the token's user, asked once with ``whoami-v2``: the same name a
-service gives its ``RedisRateLimiter``) and ``gitlab:<host>:<digest of the token>`` for
-GitLab. The token itself never reaches Redis, and the URL's password is never printed.
+service gives its ``RedisRateLimiter``) and ``gitlab:<host>:<user>`` for GitLab (asked once
+with ``GET /user``). The token itself never reaches Redis, and the URL's password is never printed.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from ..core.ratelimit import Limiter, RateLimitInfo
 from ..fleet import RedisCoordinator, RedisRateLimiter
 from ..gitlab import config as gitlab_config
+from ..gitlab.client import GitLabSession
 from ..hub.client import AccessSession
 from ..hub.inbox import whoami
 
@@ -27,7 +28,7 @@ KEY_ENV = "HF_ACCESS_REDIS_KEY"
 
 
 class _KeyedLater:
-    """A limiter whose Redis key is found on the first call (the Hub's ``whoami``)."""
+    """A limiter whose Redis key is found on the first call (whom the token belongs to)."""
 
     def __init__(self, key: Callable[[], Awaitable[str]], open_: Callable[[str], Limiter]) -> None:
         self._key, self._open = key, open_
@@ -87,8 +88,12 @@ class FleetLink:
         if self.key:
             return self._open(self.key)
         host = urlsplit(gitlab_config.resolve_url(url)).hostname or "gitlab"
-        secret = (gitlab_config.resolve_token(token) or "").encode()
-        return self._open(f"gitlab:{host}:{hashlib.sha256(secret).hexdigest()[:16]}")
+
+        async def user_key() -> str:
+            async with GitLabSession(token=token, endpoint=url) as plain:
+                return f"gitlab:{host}:{(await plain.current_user()).username}"
+
+        return _KeyedLater(user_key, self._open)
 
     def coordinator(self, repos: Sequence[str]) -> RedisCoordinator | None:
         """One replica's coordinator for ``hf-access watch`` of ``repos`` (None without Redis)."""

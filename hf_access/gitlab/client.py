@@ -28,7 +28,7 @@ from .bulk import (
     GitLabDecision,
     decisions_for,
 )
-from .convert import decode_member, decode_request
+from .convert import decode_member, decode_request, decode_user
 from .errors import gitlab_error
 from .models import AccessLevel, GitLabAccessRequest, GitLabMember, GitLabUser, TargetKind
 from .wire import Target, UserArg
@@ -214,6 +214,11 @@ class GitLabSession(SessionBase):
         _wire.validate_target(target)
         user_id = await self._directory.resolve_user(k, target, user)
         return await self._directory.member(k, target, user_id, inherited=inherited)
+
+    async def current_user(self) -> GitLabUser:
+        """``GET /user``: the user the token belongs to (its name keys a fleet's quota)."""
+        response = await self._send(_wire.current_user_call())
+        return decode_user(response.json())
 
     async def find_user(self, username: str) -> GitLabUser | None:
         """``GET /users?username=``: the user, or None when no user has that name."""

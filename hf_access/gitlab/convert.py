@@ -20,7 +20,7 @@ from ..core.convert import decode, json_kind, make_strict_converter
 from ..core.errors import DecodeError
 from .models import AccessLevel, GitLabAccessRequest, GitLabMember, GitLabUser
 
-__all__ = ["decode_member", "decode_request", "decode_requests", "decode_users"]
+__all__ = ["decode_member", "decode_request", "decode_requests", "decode_user", "decode_users"]
 
 T = TypeVar("T")
 
@@ -104,6 +104,13 @@ def decode_member(data: Any) -> GitLabMember:
     _expect(data, dict, "member")
     member: GitLabMember = _decode(data, GitLabMember, "member")  # the wire's own names
     return member
+
+
+def decode_user(data: Any) -> GitLabUser:
+    """One user (the answer of ``GET /user``)."""
+    _expect(data, dict, "user")
+    user: GitLabUser = _decode(data, GitLabUser, "user")
+    return user
 
 
 def decode_users(data: Any) -> list[GitLabUser]:

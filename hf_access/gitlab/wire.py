@@ -395,3 +395,8 @@ def member_call(kind: TargetKind, target: Target, user_id: int, *, inherited: bo
 def users_call(username: str) -> Call:
     """Find a user by name (``GET /users?username=``)."""
     return Call("GET", "users", params={"username": username})
+
+
+def current_user_call() -> Call:
+    """The token's own user (``GET /user``)."""
+    return Call("GET", "user")

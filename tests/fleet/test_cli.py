@@ -54,6 +54,26 @@ def test_a_bulk_command_spends_the_users_shared_quota(
     assert SECRET.encode() not in keys
 
 
+def test_a_gitlab_command_spends_the_users_shared_quota(
+    shared_redis: RedisServer, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hf_access.testing.gitlab import FakeGitLab
+
+    monkeypatch.delenv("GITLAB_TOKEN", raising=False)
+    secret = "glpat-FleetCLIsecret0123456789"
+    with FakeGitLab() as gitlab:
+        gitlab.add_project("acme/app")
+        gitlab.seed_requests("acme/app", 2)
+        gitlab.add_token(secret, "maintainer1", 40)
+        args = ["--redis", redis_url, "gitlab", "--url", gitlab.url, "--token", secret]
+        result = CliRunner().invoke(cli, [*args, "list", "acme/app"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    # Named after the token's user (GET /user, once), never the token or a digest of it.
+    keys = shared_redis.command("KEYS", "*")
+    assert b"hf-access:limiter:{gitlab:127.0.0.1:maintainer1}" in keys
+    assert secret.encode() not in keys
+
+
 def test_an_explicit_key(hub: FakeHub, shared_redis: RedisServer, redis_url: str) -> None:
     result = invoke(hub, "--redis", redis_url, "--redis-key", "hub:team", "list", REPO)
     assert result.exit_code == 0, result.output

@@ -276,3 +276,15 @@ async def test_borrowed_client_session(fake_gitlab: FakeGitLab) -> None:
         async with GitLabSession(fake_gitlab.token, fake_gitlab.url, session=http) as gl:
             assert await gl.list_requests("acme/app") == []
         assert not http.closed
+
+
+async def test_current_user_is_the_tokens_own(
+    fake_gitlab: FakeGitLab, fake_time: VirtualTime
+) -> None:
+    fake_gitlab.add_token("glpat-dev", "dev", level=30)
+    async with make_session(fake_gitlab.url, "glpat-dev", fake_time) as dev:
+        me = await dev.current_user()
+    assert (me.username, me.id) == ("dev", fake_gitlab.user("dev").id)
+    async with make_session(fake_gitlab.url, "glpat-wrong", fake_time) as wrong:
+        with pytest.raises(AuthenticationError):
+            await wrong.current_user()
