@@ -15,7 +15,8 @@ import asyncio
 import functools
 import heapq
 import itertools
-from collections.abc import Awaitable, Callable
+import json
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import aiohttp
@@ -124,6 +125,13 @@ def vt() -> VirtualTime:
 
 
 # -- two aiohttp environments ------------------------------------------------------------------
+
+
+def sent_body(kwargs: Mapping[str, Any]) -> Any:
+    """The JSON body of a request as aioresponses (or a patched ``request``) saw its keyword
+    arguments: the transport sends it encoded, as ``data=`` bytes."""
+    data = kwargs.get("data")
+    return None if data is None else json.loads(data)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -70,8 +70,8 @@ async def recorder() -> AsyncIterator[tuple[Recorder, str]]:
 
 
 def _as_sent(call: Call, prefix: str = "") -> Received:
-    """What the transport puts on the wire for ``call`` (aiohttp's ``json=``: ``json.dumps``)."""
-    body = b"" if call.body is None else json.dumps(call.body).encode()
+    """What the transport puts on the wire for ``call``: its body as ``Call.content`` says."""
+    body = call.content or b""
     path = prefix + "/" + call.path.lstrip("/")
     return (call.method, path, dict(call.params or {}), body)
 

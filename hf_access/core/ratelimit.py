@@ -308,6 +308,34 @@ class RateLimiter:
                 self._end_probe()
             raise
 
+    def acquire_nowait(self) -> bool:
+        """Count one more call and return True when nothing would make :meth:`acquire` wait
+        (no pause, quota left in a window whose end is known, no first answer awaited);
+        else count nothing and return False. The session's hot path, without a coroutine.
+
+        >>> limiter = RateLimiter(Quota(1, 60), probe_first=False)
+        >>> limiter.acquire_nowait(), limiter.acquire_nowait()
+        (True, False)
+        """
+        if not self._learned:
+            return False
+        now = self._clock()
+        if self._paused_until > now:
+            return False
+        reset_at = self._reset_at
+        if reset_at is not None and now >= reset_at + self._margin:
+            self._roll(now)
+        remaining = self._remaining
+        if remaining is not None:
+            if remaining <= 0:
+                return False  # acquire() waits for the window to reset
+            self._remaining = remaining - 1
+            if self._reset_at is None and self._window is not None:
+                self._reset_at = now + self._window
+                self._confirmed = False
+        self._in_flight += 1
+        return True
+
     def release(self, info: RateLimitInfo | None) -> None:
         """Account for the end of a call started by :meth:`acquire`.
 

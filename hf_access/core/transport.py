@@ -207,6 +207,16 @@ class Transport:
                 check_quota=True,
             )
         )
+        # The in-process limiter checks what it is told itself and can count a call without
+        # a coroutine when nothing holds it back; any other limiter gets checked values and
+        # is always awaited.
+        own_limiter = type(self.limiter) is RateLimiter
+        self._limiter_checks = own_limiter
+        self._acquire_nowait: Callable[[], bool] | None = (
+            self.limiter.acquire_nowait  # type: ignore[attr-defined]
+            if own_limiter
+            else None
+        )
         self.max_body_size = options.max_body_size
         self.allow_insecure_http = options.allow_insecure_http
         self.user_agent = options.user_agent or USER_AGENT
@@ -217,7 +227,7 @@ class Transport:
         self.calls = 0
         self._origin = sansio.origin_of(self.base_url)
         self._plain_headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
-        self._auth_headers: _Headers | None = None
+        self._header_sets: dict[tuple[bool, bool], Mapping[str, str]] = {}
         self._client_timeout = options.timeout.to_aiohttp()
 
     @property
@@ -241,11 +251,10 @@ class Transport:
             return self._borrowed
         if self._own is None:
             connector = aiohttp.TCPConnector(limit=self.connection_limit, limit_per_host=0)
+            # No default headers: every request carries its own (User-Agent included), so
+            # aiohttp has nothing to merge per call.
             self._own = aiohttp.ClientSession(
-                connector=connector,
-                timeout=self._client_timeout,
-                headers={"User-Agent": self.user_agent},
-                raise_for_status=False,
+                connector=connector, timeout=self._client_timeout, raise_for_status=False
             )
             # aiohttp silently sends an idempotent call (PUT, DELETE) again when a reused
             # connection drops before the answer; then a change that landed reads as
@@ -320,12 +329,20 @@ class Transport:
             return text
         return text.replace(self._token.get(), _HIDDEN)
 
-    def _headers(self, auth: bool) -> Mapping[str, str]:
-        if not auth:
-            return self._plain_headers
-        if self._auth_headers is not None:
-            return self._auth_headers
+    def _headers(self, auth: bool, has_body: bool = False) -> Mapping[str, str]:
+        """The request headers of a call: built and checked once per kind (the endpoint and
+        the token do not change)."""
+        headers = self._header_sets.get((auth, has_body))
+        if headers is None:
+            headers = self._header_sets[auth, has_body] = self._build_headers(auth, has_body)
+        return headers
+
+    def _build_headers(self, auth: bool, has_body: bool) -> Mapping[str, str]:
         headers = _Headers(self._plain_headers)
+        if has_body:
+            headers["Content-Type"] = "application/json"
+        if not auth:
+            return headers
         if self._token is None:
             raise ConfigurationError(f"this call needs a token: {self._token_hint}")
         if sansio.is_insecure(self.base_url) and not self.allow_insecure_http:
@@ -336,7 +353,6 @@ class Transport:
         name, value = self._auth_header(self._token.get())
         headers[name] = value
         headers.secret = name
-        self._auth_headers = headers  # checked once: endpoint and token do not change
         return headers
 
     async def send(self, call: sansio.Call) -> Response:
@@ -347,10 +363,13 @@ class Transport:
         server sent before any of it is kept or shown.
         """
         client = self._client()
-        method, params, json_body = call.method, call.params, call.body
-        url = self.resolve(call.path)
-        headers = self._headers(call.auth)
-        cap = self.retry.max_rate_limit_wait
+        method, params, path = call.method, call.params, call.path
+        # A path on the endpoint needs no check; an absolute URL (a next-page link) does.
+        url = f"{self.base_url}/{path.lstrip('/')}" if "://" not in path else self.resolve(path)
+        # Serialised once, here, as a dry run shows it (Call.content); an error raises now,
+        # before anything is sent.
+        data = None if call.body is None else sansio.encode_body(call.body)
+        headers = self._headers(call.auth, data is not None)
         attempt = 0
         limited = 0
         redirects = 0
@@ -358,7 +377,7 @@ class Transport:
         while True:
             attempt += 1
             started = time.perf_counter() if debug else 0.0
-            answer = await self._attempt(client, method, url, params, json_body, headers)
+            answer = await self._attempt(client, method, url, params, data, headers)
             if isinstance(answer, TransportError):
                 if not answer.unreachable:  # sent, maybe applied; a refused one never was
                     for counter in _counters.get():
@@ -388,14 +407,16 @@ class Transport:
                 url = self.resolve(target)
                 params = None
                 if status == 303:
-                    method, json_body = "GET", None
+                    method, data = "GET", None
+                    headers = self._headers(call.auth, False)
                 attempt -= 1
                 continue
             retry_after = sansio.parse_retry_after(
                 resp_headers.get("Retry-After"), now=self._wall_clock()
             )
+            cap = self.retry.max_rate_limit_wait
             if status == 429:
-                wait = retry_after if retry_after is not None else info.reset_after
+                wait = retry_after if retry_after is not None else sane_info(info).reset_after
                 if wait is None:
                     wait = self.retry.backoff(limited + 1, self._rng)
                 if limited >= self.retry.max_rate_limited or wait > cap:
@@ -429,34 +450,88 @@ class Transport:
         method: str,
         url: str,
         params: Mapping[str, str] | None,
-        json_body: Any,
+        data: bytes | None,
         headers: Mapping[str, str],
     ) -> tuple[int, Mapping[str, str], bytes, RateLimitInfo] | TransportError:
-        """One attempt inside the limiter; the slot is given back on every path."""
-        await self.limiter.acquire()
+        """One attempt inside the limiter; the slot is given back on every path, and every
+        aiohttp exception becomes a typed error here (a connection error or timeout is
+        returned, to be retried; anything else is raised)."""
+        acquire_nowait = self._acquire_nowait
+        if acquire_nowait is None or not acquire_nowait():
+            await self.limiter.acquire()
         info: RateLimitInfo | None = None
         try:
             self.calls += 1
             for counter in _counters.get():
                 counter.calls += 1
             try:
-                status, resp_headers, body = await self._once(
-                    client, method, url, params, json_body, headers
-                )
-            except TransportError as failure:
+                if params is None and client is self._own:
+                    # The usual call on our own pool, whose default timeout is ours: only the
+                    # arguments that differ from aiohttp's defaults (fewer for it to read).
+                    request = client.request(
+                        method, url, data=data, headers=headers, allow_redirects=False
+                    )
+                else:
+                    request = client.request(
+                        method,
+                        url,
+                        params=params,
+                        data=data,
+                        headers=headers,
+                        allow_redirects=False,
+                        timeout=self._client_timeout,
+                    )
+                async with request as resp:
+                    status = resp.status
+                    raw_headers: Mapping[str, str] = resp.headers
+                    declared = resp.content_length
+                    if (
+                        200 <= status < 300
+                        and declared is not None
+                        and declared <= self.max_body_size
+                        and "Content-Encoding" not in raw_headers
+                    ):
+                        # The usual answer (see _read): its length said, and within the limit.
+                        body = await resp.read()
+                    else:
+                        body = await self._read(resp, method, url, 200 <= status < 300)
+            except (TimeoutError, asyncio.TimeoutError) as exc:
+                timeout = APITimeoutError(f"{method} {url} timed out")
+                timeout.unreachable = isinstance(exc, _CONNECT_TIMEOUT)
+                return timeout
+            except aiohttp.InvalidURL as exc:
+                raise UnsafeLinkError(
+                    f"refusing to follow a malformed link: {self.redact(str(exc))[:200]}"
+                ) from None
+            except aiohttp.ClientError as exc:
+                # Returned, not raised from here: aiohttp's frames hold the request headers
+                # (the token) in locals, and no traceback keeps them.
+                text = self.redact(f"{type(exc).__name__}: {exc}")
+                failure = APIConnectionError(f"{method} {url}: {text}")
+                failure.unreachable = isinstance(exc, aiohttp.ClientConnectorError)
                 return failure
-            info = self._rate_info(resp_headers)
+            except ValueError as exc:  # yarl refusing a URL that urlsplit took
+                raise UnsafeLinkError(
+                    f"refusing to follow a malformed link: {self.redact(str(exc))[:200]}"
+                ) from None
+            secret = self._token
+            if secret is not None:  # the token scrubbed from the answer: one search of each
+                if secret._value in "\n".join(raw_headers.values()):
+                    raw_headers = self._scrub_headers(raw_headers)
+                if secret._bytes in body:
+                    body = self._scrub(body)
+            resp_headers = raw_headers
+            try:
+                info = self._rate_parser(resp_headers, self._wall_clock())
+            except Exception as exc:  # a provider's parser must not strand the limiter's slot
+                log.debug(
+                    "ignoring unreadable rate-limit headers (%s: %s)", type(exc).__name__, exc
+                )
+                info = RateLimitInfo()
             return status, resp_headers, body, info
         finally:
-            self.limiter.release(info)
-
-    def _rate_info(self, headers: Mapping[str, str]) -> RateLimitInfo:
-        """What the headers say of the quota; never raises (a bad header says nothing)."""
-        try:
-            return sane_info(self._rate_parser(headers, self._wall_clock()))
-        except Exception as exc:  # a provider's parser must not strand the limiter's slot
-            log.debug("ignoring unreadable rate-limit headers (%s: %s)", type(exc).__name__, exc)
-            return RateLimitInfo()
+            # Our own limiter checks the values itself; another one is given checked values.
+            self.limiter.release(info if info is None or self._limiter_checks else sane_info(info))
 
     def _error(
         self,
@@ -486,57 +561,6 @@ class Transport:
             err.retry_after = retry_after
             err._refresh()
         return err
-
-    async def _once(
-        self,
-        client: aiohttp.ClientSession,
-        method: str,
-        url: str,
-        params: Mapping[str, str] | None,
-        json_body: Any,
-        headers: Mapping[str, str],
-    ) -> tuple[int, Mapping[str, str], bytes]:
-        try:
-            async with client.request(
-                method,
-                url,
-                params=params,
-                json=json_body,
-                headers=headers,
-                allow_redirects=False,
-                timeout=self._client_timeout,
-            ) as resp:
-                status = resp.status
-                declared = resp.content_length
-                if (
-                    200 <= status < 300
-                    and declared is not None
-                    and declared <= self.max_body_size
-                    and "Content-Encoding" not in resp.headers
-                ):
-                    # The usual answer (see _read): its length said, and within the limit.
-                    body = await resp.read()
-                else:
-                    body = await self._read(resp, method, url, 200 <= status < 300)
-                return status, self._scrub_headers(resp.headers), self._scrub(body)
-        except (TimeoutError, asyncio.TimeoutError) as exc:
-            timeout = APITimeoutError(f"{method} {url} timed out")
-            timeout.unreachable = isinstance(exc, _CONNECT_TIMEOUT)
-            raise timeout from None
-        except aiohttp.InvalidURL as exc:
-            raise UnsafeLinkError(
-                f"refusing to follow a malformed link: {self.redact(str(exc))[:200]}"
-            ) from None
-        except aiohttp.ClientError as exc:
-            # ``from None``: aiohttp's frames hold the request headers (the token) in locals.
-            text = self.redact(f"{type(exc).__name__}: {exc}")
-            failure = APIConnectionError(f"{method} {url}: {text}")
-            failure.unreachable = isinstance(exc, aiohttp.ClientConnectorError)
-            raise failure from None
-        except ValueError as exc:  # yarl refusing a URL that urlsplit took
-            raise UnsafeLinkError(
-                f"refusing to follow a malformed link: {self.redact(str(exc))[:200]}"
-            ) from None
 
     async def _read(self, resp: aiohttp.ClientResponse, method: str, url: str, ok: bool) -> bytes:
         """The body, read as a stream up to the limit: a successful answer longer than

@@ -11,12 +11,11 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING
 
 from ..core.client import SessionBase
 from ..core.config import ClientArgs, ClientOptions
-from ..core.ratelimit import RateLimitInfo
 from ..core.transport import Transport
 from . import config as _config
 from . import wire as _wire
@@ -62,10 +61,6 @@ def _page_size(page_size: int | None, per_page: int | None, *, stacklevel: int =
     return _wire.validate_per_page(per_page)
 
 
-def _rate_info(headers: Mapping[str, str], now: float) -> RateLimitInfo:
-    return _wire.parse_gitlab_ratelimit(headers, now=now)
-
-
 class GitLabSession(SessionBase):
     """One connection pool, rate limiter and retry loop for GitLab's access-request API.
 
@@ -103,7 +98,7 @@ class GitLabSession(SessionBase):
             token=_config.resolve_token(token),
             auth_header=_private_token,
             token_hint=_config.TOKEN_HINT,
-            rate_parser=_rate_info,
+            rate_parser=_wire.parse_gitlab_ratelimit,
             error_factory=gitlab_error,
             options=opts,
         )

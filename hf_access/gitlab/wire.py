@@ -308,9 +308,7 @@ def _int(value: str | None) -> int | None:
     return int(number)
 
 
-def parse_gitlab_ratelimit(
-    headers: Mapping[str, str], *, now: float | None = None
-) -> RateLimitInfo:
+def parse_gitlab_ratelimit(headers: Mapping[str, str], now: float | None = None) -> RateLimitInfo:
     """What GitLab's ``RateLimit-*`` headers say of the quota (any may be missing).
 
     GitLab (Rack::Attack) sends ``RateLimit-Limit`` rounded to a per-minute figure,

@@ -11,9 +11,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..core.client import SessionBase
 from ..core.config import ClientArgs, ClientOptions
@@ -43,6 +43,7 @@ from .models import (
     ReportEntry,
     RepoType,
     RequestStatus,
+    is_username,
 )
 from .wire import UserArg, UserRef
 
@@ -62,8 +63,12 @@ def _bearer(token: str) -> tuple[str, str]:
     return ("Authorization", f"Bearer {token}")
 
 
-def _rate_info(headers: Mapping[str, str], now: float) -> Any:
-    return parse_ratelimit(headers, now=now)
+_STATUS_VALUES = {status: status.value for status in RequestStatus}
+
+_HANDLE_PATHS: dict[tuple[str, RepoTypeArg], str] = {}
+"""(repo id, repo type as given) -> the checked path of its handle route: a repo's single
+decisions after the first skip the checks of its id and type. Bounded: cleared when full."""
+_HANDLE_PATHS_MAX = 4096
 
 
 def _handle_call(
@@ -75,11 +80,24 @@ def _handle_call(
 ) -> Call:
     """The checked call of :meth:`AccessSession.handle` (and of accept, reject, cancel, reset,
     which send it without a coroutine of their own in between)."""
+    if reason is None and user.__class__ is str and status.__class__ is RequestStatus:
+        # The usual single decision: a user name, on a repo already checked once.
+        try:
+            path = _HANDLE_PATHS.get((repo_id, repo_type))
+        except TypeError:  # an unhashable repo id or type: the checks below name it
+            path = None
+        if path is not None and is_username(user):
+            body = {"user": user, "status": _STATUS_VALUES[status]}
+            return Call("POST", path, None, body)
     rtype = RepoType.parse(repo_type)
     _wire.validate_repo_id(repo_id)
     st = RequestStatus.parse(status)
     _wire.validate_reason(reason)
-    return _wire.handle_call(rtype, repo_id, _wire.UserRef.parse(user), st, reason)
+    call = _wire.handle_call(rtype, repo_id, _wire.UserRef.parse(user), st, reason)
+    if len(_HANDLE_PATHS) >= _HANDLE_PATHS_MAX:
+        _HANDLE_PATHS.clear()
+    _HANDLE_PATHS[repo_id, repo_type] = call.path
+    return call
 
 
 class AccessSession(SessionBase):
@@ -113,7 +131,7 @@ class AccessSession(SessionBase):
             token=_config.resolve_token(token),
             auth_header=_bearer,
             token_hint=_config.TOKEN_HINT,
-            rate_parser=_rate_info,
+            rate_parser=parse_ratelimit,
             error_factory=error_from_response,
             options=opts,
         )

@@ -156,9 +156,19 @@ class AccessRequest:
 
 def validate_username(user: str) -> str:
     """Return ``user`` if it is a well-formed Hub user name, else ValueError."""
-    if not isinstance(user, str) or not _USER_RE.fullmatch(user) or "--" in user or ".." in user:
+    if not isinstance(user, str) or not is_username(user):
         raise ValueError(f"invalid user name {user!r}")
     return user
+
+
+def is_username(user: str) -> bool:
+    """Whether a ``str`` is a well-formed Hub user name (:func:`validate_username` without
+    the error).
+
+    >>> is_username("alice"), is_username("request:abc"), is_username("a--b")
+    (True, False, False)
+    """
+    return _USER_RE.fullmatch(user) is not None and "--" not in user and ".." not in user
 
 
 def plain_usernames(names: Sequence[object]) -> bool:

@@ -390,3 +390,70 @@ async def test_a_checked_quota_sends_one_call_first_and_believes_the_servers_cou
     started = vt.now
     await limiter.acquire()  # the window the other client spent: wait for the next one
     assert vt.now >= started + 4.0
+
+
+async def test_acquire_nowait_counts_as_acquire_does_whenever_acquire_would_not_wait() -> None:
+    """The session's hot path (a call counted without a coroutine) agrees with ``acquire``:
+    twin limiters, one taking ``acquire_nowait`` first, stay in the same state through a long
+    random run of calls, answers, pauses and idle time."""
+    import random
+
+    from ..conftest import VirtualTime
+
+    rng = random.Random(14)
+    fast_time, slow_time = VirtualTime(), VirtualTime()
+    fast = _limiter(fast_time, Quota(5, 10.0), check_quota=True)
+    slow = _limiter(slow_time, Quota(5, 10.0), check_quota=True)
+
+    def state(limiter: RateLimiter, vt: VirtualTime) -> tuple[Any, ...]:
+        return (limiter.remaining, limiter.in_flight, limiter.reset_in(), vt.now)
+
+    took_fast_path = 0
+    for _ in range(600):
+        op = rng.random()
+        if op < 0.5:
+            waits = slow.stats.waits
+            if fast.acquire_nowait():
+                took_fast_path += 1
+                await slow.acquire()
+                assert slow.stats.waits == waits  # acquire() did not wait either
+            else:
+                await fast.acquire()
+                await slow.acquire()
+        elif op < 0.85 and fast.in_flight:
+            info = rng.choice(
+                [
+                    None,
+                    RateLimitInfo(),
+                    RateLimitInfo(remaining=rng.randrange(6), reset_after=rng.uniform(0, 10)),
+                    RateLimitInfo(remaining=rng.randrange(6), quota=5, window=10.0),
+                ]
+            )
+            fast.release(info)
+            slow.release(info)
+        elif op < 0.9:
+            seconds = rng.uniform(0, 3)
+            fast.pause(seconds)
+            slow.pause(seconds)
+        else:
+            idle = rng.uniform(0, 12)
+            fast_time.now += idle
+            slow_time.now += idle
+        assert state(fast, fast_time) == state(slow, slow_time)
+    assert took_fast_path > 50  # the fast path was exercised, not always refused
+
+
+def test_acquire_nowait_refuses_while_paused_spent_or_probing() -> None:
+    now = [0.0]
+    limiter = RateLimiter(Quota(2, 10.0), clock=lambda: now[0], check_quota=True)
+    assert not limiter.acquire_nowait()  # the first call probes: acquire() handles it
+    limiter = RateLimiter(Quota(2, 10.0), clock=lambda: now[0])
+    assert limiter.acquire_nowait()
+    assert limiter.acquire_nowait()
+    assert not limiter.acquire_nowait()  # the window is spent
+    assert (limiter.remaining, limiter.in_flight) == (0, 2)
+    now[0] = 10.6  # past the reset and its margin: a new window
+    assert limiter.acquire_nowait()
+    limiter.pause(5.0)
+    assert not limiter.acquire_nowait()
+    assert limiter.in_flight == 3

@@ -20,7 +20,7 @@ from hf_access import (
     RetryPolicy,
 )
 
-from ..conftest import need_aioresponses
+from ..conftest import need_aioresponses, sent_body
 from ._bulk_helpers import no_sleep
 
 HUB = "https://hub.test"
@@ -48,7 +48,7 @@ def hub() -> AccessSession:
 def sent(mock: aioresponses, url: str) -> list[Any]:
     """The JSON bodies POSTed to ``url``, in order."""
     return [
-        call.kwargs.get("json")
+        sent_body(call.kwargs)
         for (method, u), calls in mock.requests.items()
         if method == "POST" and str(u) == url
         for call in calls
@@ -157,7 +157,7 @@ async def test_401_mid_run_stops_it(mock: aioresponses) -> None:
     served: list[str] = []
 
     def grant(url: Any, **kwargs: Any) -> CallbackResult:
-        served.append(kwargs["json"]["user"])
+        served.append(sent_body(kwargs)["user"])
         if len(served) == 4:
             return CallbackResult(
                 status=401,
@@ -187,7 +187,7 @@ async def test_401_on_the_second_batch(mock: aioresponses) -> None:
 
     def batch(url: Any, **kwargs: Any) -> CallbackResult:
         status = next(answers)
-        users = kwargs["json"]["requests"]
+        users = sent_body(kwargs)["requests"]
         if status == 401:
             return CallbackResult(status=401, payload={"error": "expired"}, headers=HEADERS)
         answer = json.dumps([{**u, "ok": True} for u in users])

@@ -70,6 +70,40 @@ async def test_every_decision_moves_the_request(fake_hub: FakeHub, client) -> No
     assert [r.username for r in await client.list_pending(REPO)] == [d]
 
 
+async def test_a_repo_already_used_still_checks_every_later_decision(
+    fake_hub: FakeHub, client
+) -> None:
+    """Single decisions on a repo seen before skip re-checking its id and type, never the
+    user, the status or the reason: every mistake still raises before anything is sent."""
+    a, b, c = fake_hub.seed_pending(REPO, 3)
+    await client.accept(REPO, a)  # the repo is checked, and remembered
+    sent = client.calls
+    mistakes = [
+        (lambda: client.accept(REPO, "bad user"), "invalid user name"),
+        (lambda: client.reject(REPO, "a--b"), "invalid user name"),
+        (lambda: client.accept(REPO, 42), "user name or an AccessRequest"),
+        (lambda: client.handle(REPO, b, "approved"), "unknown request status"),
+        (lambda: client.handle(REPO, b, "accepted", reason="ok"), "only be given"),
+        (lambda: client.reject(REPO, b, reason="x" * 201), "at most 200"),
+        (lambda: client.accept(REPO, b, repo_type="kernel"), "unknown repo type"),
+        (lambda: client.accept([REPO], b), "invalid repo id"),  # unhashable: still ValueError
+        (lambda: client.accept(REPO + ".git", b), "invalid repo id"),
+    ]
+    for call, match in mistakes:
+        with pytest.raises(ValueError, match=match):
+            await call()
+    assert client.calls == sent
+    # The remembered repo takes every other form of a decision as before.
+    await client.reject(REPO, b, reason="not eligible")
+    await client.handle(REPO, c, RequestStatus.ACCEPTED)
+    await client.cancel(REPO, c, repo_type="model")
+    assert [fake_hub.request_status(REPO, u) for u in (a, b, c)] == [
+        "accepted",
+        "rejected",
+        "pending",
+    ]
+
+
 async def test_the_hubs_errors_arrive_typed(fake_hub: FakeHub, client) -> None:
     (user,) = fake_hub.seed_pending(REPO, 1)
     fake_hub.add_user("newcomer")

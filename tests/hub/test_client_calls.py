@@ -19,6 +19,8 @@ from hf_access import (
     RequestStatus,
 )
 
+from ..conftest import sent_body
+
 HUB = "https://huggingface.co"
 REPO = "org/gated-model"
 REQ = f"{HUB}/api/models/{REPO}/user-access-request"
@@ -42,7 +44,7 @@ def item(name: str | None, status: str = "pending", **extra: Any) -> dict[str, A
 def sent(m: aioresponses) -> list[tuple[str, str, Any]]:
     """(method, url, json body) of every request, grouped by URL in first-seen order."""
     return [
-        (method, str(url), call.kwargs.get("json"))
+        (method, str(url), sent_body(call.kwargs))
         for (method, url), group in m.requests.items()
         for call in group
     ]

@@ -11,6 +11,8 @@ from aioresponses import CallbackResult, aioresponses
 
 from hf_access import Quota, RetryPolicy
 
+from ..conftest import sent_body
+
 HUB = "https://huggingface.co"
 REPO = "org/gated-model"
 HANDLE = f"{HUB}/api/models/{REPO}/user-access-request/handle"
@@ -47,7 +49,7 @@ class HubWindows:
         else:
             self.counts[index] = used + 1
             self.accepted.append(now)
-            self.users.append(kwargs["json"]["user"])
+            self.users.append(sent_body(kwargs)["user"])
             status, body = 200, {}
             headers = {
                 "RateLimit": f'"api";r={self.quota - used - 1};t={t}',

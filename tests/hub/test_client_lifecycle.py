@@ -295,10 +295,28 @@ async def test_timeout_is_passed_to_aiohttp(make_hub: Any, mocked: aioresponses)
     mocked.get(HUB + PENDING, payload=[])
     async with make_hub(timeout=Timeout(total=7.0, connect=2.0)) as hub:
         await hub.list_pending("org/m")
+        # The session's own pool carries the timeout: its calls need not repeat it.
+        pool = hub._transport._client()
+        assert (pool.timeout.total, pool.timeout.connect) == (7.0, 2.0)
+    (calls,) = mocked.requests.values()
+    assert calls[0].kwargs.get("timeout") in (None, pool.timeout)
+    assert calls[0].kwargs["allow_redirects"] is False
+
+
+async def test_timeout_is_passed_with_each_call_on_a_borrowed_pool(mocked: aioresponses) -> None:
+    from hf_access import AccessSession, Timeout
+
+    mocked.get(HUB + PENDING, payload=[])
+    async with (
+        aiohttp.ClientSession() as borrowed,
+        AccessSession(
+            "hf_test", HUB, session=borrowed, timeout=Timeout(total=7.0, connect=2.0)
+        ) as hub,
+    ):
+        await hub.list_pending("org/m")
     (calls,) = mocked.requests.values()
     assert calls[0].kwargs["timeout"].total == 7.0
     assert calls[0].kwargs["timeout"].connect == 2.0
-    assert calls[0].kwargs["allow_redirects"] is False
 
 
 # -- transport errors are translated ------------------------------------------------------------

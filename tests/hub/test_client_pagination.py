@@ -51,7 +51,7 @@ async def test_four_pages_in_order(hub: AccessSession, mocked: aioresponses) -> 
     # the next link is followed as given: no query added on top of its own
     for (_, url), calls in mocked.requests.items():
         if "cursor" in str(url):
-            assert calls[0].kwargs["params"] is None
+            assert calls[0].kwargs.get("params") is None
             assert url.query == {"cursor": url.query["cursor"], "limit": "10"}
 
 

@@ -21,6 +21,8 @@ from hf_access import (
     ServerError,
 )
 
+from ..conftest import sent_body
+
 HUB = "https://huggingface.co"
 REPO = "org/gated-model"
 PENDING = f"{HUB}/api/models/{REPO}/user-access-request/pending"
@@ -65,7 +67,7 @@ async def test_posts_are_retried_with_the_same_body(
     mocked.post(HANDLE, payload={})
     await hub.reject(REPO, "alice", reason="no")
     calls = mocked.requests[("POST", URL(HANDLE))]
-    assert [c.kwargs["json"] for c in calls] == [
+    assert [sent_body(c.kwargs) for c in calls] == [
         {"user": "alice", "status": "rejected", "rejectionReason": "no"}
     ] * 2
 
