@@ -286,20 +286,30 @@ def parse_ratelimit(
     rl = headers.get("RateLimit")
     usual = _USUAL_RATELIMIT.fullmatch(rl) if rl else None
     if usual is not None and usual[1] == bucket:
-        quota, window = _policy(headers.get("RateLimit-Policy"), bucket)
+        policy = headers.get("RateLimit-Policy")
+        known = _POLICIES.get((policy, bucket))
+        quota, window = known if known is not None else _policy(policy, bucket)
         if quota is not None:
             return RateLimitInfo(int(usual[2]), float(usual[3]), quota, window)
     return read_ratelimit(headers, bucket=bucket, now=now)
 
 
-@functools.lru_cache(maxsize=64)
+_POLICIES: dict[tuple[str | None, str], tuple[int | None, float | None]] = {}
+"""(``RateLimit-Policy`` value, bucket) -> its quota and window: a server sends the same
+policy on every answer. Bounded: cleared when full."""
+
+
 def _policy(value: str | None, bucket: str) -> tuple[int | None, float | None]:
-    """The quota and window of ``bucket`` in a ``RateLimit-Policy`` value. Cached: a server
-    sends the same policy on every answer."""
+    """The quota and window of ``bucket`` in a ``RateLimit-Policy`` value (remembered)."""
     if not value:
-        return (None, None)
-    quota, window = _bucket_numbers(value, bucket, "q", "w")
-    return (_count(quota), window)
+        numbers: tuple[int | None, float | None] = (None, None)
+    else:
+        quota, window = _bucket_numbers(value, bucket, "q", "w")
+        numbers = (_count(quota), window)
+    if len(_POLICIES) >= 64:
+        _POLICIES.clear()
+    _POLICIES[value, bucket] = numbers
+    return numbers
 
 
 def read_ratelimit(

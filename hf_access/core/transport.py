@@ -21,7 +21,6 @@ from typing import Any
 from urllib.parse import urljoin
 
 import aiohttp
-import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from .._version import __version__
@@ -111,14 +110,20 @@ class _Counting:
         _counters.reset(self._token)
 
 
-@attrs.frozen
 class Response:
-    """A successful answer, read whole."""
+    """A successful answer, read whole (made for every call: a plain slotted class, the
+    cheapest to build; its fields are not meant to change)."""
 
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-    url: str
+    __slots__ = ("body", "headers", "status", "url")
+
+    def __init__(self, status: int, headers: Mapping[str, str], body: bytes, url: str) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.url = url
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status} from {self.url} ({len(self.body)} bytes)>"
 
     def json(self) -> Any:
         if not self.body:
