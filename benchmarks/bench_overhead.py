@@ -3,7 +3,9 @@ huggingface_hub, measured side by side in one run against the fake Hub in anothe
 
 Each row runs its two contenders in interleaved rounds (A B, B A, A B...), takes the client
 process's CPU time (``time.process_time``) of every round, and reports the median of the
-pairwise ratios, so that the machine's drift hits both sides alike.
+pairwise ratios, so that the machine's drift hits both sides alike. The single-call row also
+counts the client's instructions per call under valgrind's callgrind (when valgrind is
+installed), a figure the machine's load does not move.
 
     .venv/bin/python benchmarks/bench_overhead.py            # full size (a few minutes)
     .venv/bin/python benchmarks/bench_overhead.py --quick    # smaller figures, same targets
@@ -17,6 +19,8 @@ import argparse
 import asyncio
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -284,9 +288,102 @@ async def single_calls(calls: int, rounds: int) -> list[Row]:
         f"   hf-access's own CPU per accept, no network (an aiohttp stand-in): {own:.2f} us "
         f"(the stand-in alone {alone:.2f} us, subtracted)"
     )
-    return [
+    rows = [
         Row("2 single call vs raw aiohttp", f"{ratio:.3f}x CPU per call", "<= 1.05x", ratio <= 1.05)
     ]
+    counted = instructions_per_call()
+    if counted is None:
+        print("   (no valgrind here: the instruction count is skipped)")
+        return rows
+    mine_i, floor_i = counted
+    ratio_i = mine_i / floor_i
+    print(
+        f"   client instructions per call (valgrind callgrind; the same count on every run, "
+        f"whatever the machine's load): accept {mine_i:,.0f}, raw aiohttp {floor_i:,.0f} "
+        f"-> {ratio_i:.3f}x"
+    )
+    rows.append(
+        Row(
+            "2 single call vs raw aiohttp",
+            f"{ratio_i:.3f}x instructions per call",
+            "<= 1.05x",
+            ratio_i <= 1.05,
+        )
+    )
+    return rows
+
+
+INSTRUCTION_CALLS = (200, 1_200)
+"""The two run lengths of the instruction count: the difference of their totals is the cost
+of 1,000 calls, without start-up, imports and warm-up."""
+
+
+def instructions_per_call() -> tuple[float, float] | None:
+    """Client instructions per ``accept`` and per raw aiohttp call, counted by callgrind in
+    child processes against one fake Hub (None without valgrind)."""
+    if shutil.which("valgrind") is None:
+        return None
+    short, long = INSTRUCTION_CALLS
+    repos = [f"bench/instr-{who}-{n}" for who in ("ours", "raw") for n in (short, long)]
+    options = ["--seed-pending", str(long + 200)]
+    for repo in repos:
+        options += ["--repo", repo]
+    totals: dict[tuple[str, int], int] = {}
+    with fake_hub_process(*options) as url:
+        for who in ("ours", "raw"):
+            for n in (short, long):
+                command = [
+                    "valgrind",
+                    "--tool=callgrind",
+                    "--callgrind-out-file=/dev/null",
+                    sys.executable,
+                    __file__,
+                    "--instruction-probe",
+                    who,
+                    url,
+                    f"bench/instr-{who}-{n}",
+                    str(n),
+                ]
+                out = subprocess.run(command, capture_output=True, text=True, check=True)
+                match = re.search(r"Collected : ([\d,]+)", out.stderr)
+                if match is None:
+                    raise RuntimeError(f"callgrind printed no total: {out.stderr[-500:]}")
+                totals[who, n] = int(match[1].replace(",", ""))
+    calls = long - short
+    return (
+        (totals["ours", long] - totals["ours", short]) / calls,
+        (totals["raw", long] - totals["raw", short]) / calls,
+    )
+
+
+def run_instruction_probe(who: str, url: str, repo: str, calls: int) -> None:
+    """``calls`` accepts at concurrency 16 after 200 of warm-up (run under callgrind)."""
+    names = [f"user-{i:06d}" for i in range(calls + 200)]
+    limit = 16
+
+    async def main() -> None:
+        async with (
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=limit)) as http,
+            AccessSession(TOKEN, url, connection_limit=limit) as hub,
+        ):
+            semaphore = asyncio.Semaphore(limit)
+            endpoint = f"{url}/api/models/{repo}/user-access-request/handle"
+
+            async def ours(name: str) -> None:
+                async with semaphore:
+                    await hub.accept(repo, name)
+
+            async def raw(name: str) -> None:
+                body = {"user": name, "status": "accepted"}
+                async with semaphore, http.post(endpoint, json=body, headers=HEADERS) as r:
+                    await r.read()
+                    assert r.status == 200
+
+            one = ours if who == "ours" else raw
+            await asyncio.gather(*(one(name) for name in names[:200]))
+            await asyncio.gather(*(one(name) for name in names[200:]))
+
+    asyncio.run(main())
 
 
 class _StandInAnswer:
@@ -451,7 +548,7 @@ async def grant_wall(grants: int, rounds: int, concurrencies: Sequence[int]) -> 
         f"({rounds} rounds per concurrency; wall time)"
     )
     names = [f"grantee-{i:05d}" for i in range(grants)]
-    repos = [f"bench/grant-{c}-{n}" for c in concurrencies for n in range(2 * rounds)]
+    repos = [f"bench/grant-{c}-{n}" for c in concurrencies for n in range(3 * rounds)]
     options = ["--latency-ms", str(latency * 1000)]
     for repo in repos:
         options += ["--repo", repo]
@@ -460,7 +557,7 @@ async def grant_wall(grants: int, rounds: int, concurrencies: Sequence[int]) -> 
     rows: list[Row] = []
     with fake_hub_process(*options) as url:
         for concurrency in concurrencies:
-            walls: dict[str, list[float]] = {"raw": [], "ours": []}
+            walls: dict[str, list[float]] = {"raw": [], "ours": [], "warm": []}
 
             async def raw(
                 n: int, concurrency: int = concurrency, walls: dict[str, list[float]] = walls
@@ -493,11 +590,28 @@ async def grant_wall(grants: int, rounds: int, concurrencies: Sequence[int]) -> 
                     walls["ours"].append(time.perf_counter() - started)
                 assert report.ok, report.summary()
 
-            await interleaved(ours, raw, rounds)
+            async def warm(
+                n: int, concurrency: int = concurrency, walls: dict[str, list[float]] = walls
+            ) -> None:
+                """The same on a session that has had its first answer (the quota known)."""
+                repo = f"bench/grant-{concurrency}-{2 * rounds + n}"
+                async with AccessSession(TOKEN, url) as hub:
+                    await hub.grant(repo, names[0])
+                    started = time.perf_counter()
+                    report = await hub.grant_many(repo, names[1:], concurrency=concurrency)
+                    walls["warm"].append(time.perf_counter() - started)
+                assert report.ok, report.summary()
+
+            for n in range(rounds):
+                sides = (ours, warm, raw) if n % 2 == 0 else (raw, warm, ours)
+                for side in sides:
+                    await side(n)
             ratio = pairwise(walls["ours"], walls["raw"])
+            warm_ratio = pairwise(walls["warm"], walls["raw"])
             print(
                 f"   concurrency {concurrency}: grant_many {statistics.median(walls['ours']):.2f} s, "
-                f"raw loop {statistics.median(walls['raw']):.2f} s -> {ratio:.3f}x"
+                f"raw loop {statistics.median(walls['raw']):.2f} s -> {ratio:.3f}x; on a session "
+                f"past its first answer (no round trip to learn the quota) {warm_ratio:.3f}x"
             )
             rows.append(
                 Row(
@@ -621,6 +735,10 @@ def main(argv: list[str] | None = None) -> int:
     if args[:1] == ["--memory-probe"]:
         who, url, repo, records = args[1:5]
         run_memory_probe(who, url, repo, int(records))
+        return 0
+    if args[:1] == ["--instruction-probe"]:
+        who, url, repo, calls = args[1:5]
+        run_instruction_probe(who, url, repo, int(calls))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller figures, same targets")
