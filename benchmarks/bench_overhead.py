@@ -692,14 +692,22 @@ def import_cost(runs: int) -> list[Row]:
         "print(time.perf_counter() - t)"
     )
     figures = []
-    for _ in range(runs):
-        out = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True
-        )
-        figures.append(float(out.stdout) * 1e3)
+    # As installed: pip compiles a package's bytecode when it installs it, where an editable
+    # checkout (or PYTHONDONTWRITEBYTECODE=1) would compile every module on every import. The
+    # bytecode goes to a cache of this run's own, filled by a first import that is not timed.
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "PYTHONPYCACHEPREFIX": cache}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        for n in range(runs + 1):
+            out = subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+            )
+            if n:
+                figures.append(float(out.stdout) * 1e3)
     median = statistics.median(figures)
     print(
-        f"\n7. import hf_access after import aiohttp: {', '.join(f'{f:.0f}' for f in figures)} ms -> median {median:.1f} ms"
+        f"\n7. import hf_access after import aiohttp, bytecode compiled as pip does at install: "
+        f"{', '.join(f'{f:.0f}' for f in figures)} ms -> median {median:.1f} ms"
     )
     return [Row("7 import hf_access after aiohttp", f"{median:.1f} ms", "<= 50 ms", median <= 50)]
 
