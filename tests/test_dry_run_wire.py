@@ -30,11 +30,13 @@ class Recorder:
 
     def __init__(self) -> None:
         self.received: list[Received] = []
+        self.content_types: list[str | None] = []
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
         split = urlsplit(request.raw_path)
         self.received.append((request.method, split.path, dict(parse_qsl(split.query)), body))
+        self.content_types.append(request.headers.get("Content-Type"))
         if request.path.endswith("/batch"):
             sent = json.loads(body)["requests"]
             return web.json_response([{"ok": True, "user": item.get("user")} for item in sent])
@@ -112,6 +114,12 @@ async def test_hub_dry_run_is_what_is_sent(
     assert real.ok, real.failures()
     assert rec.received == _plan(dry.plan)
     assert len(dry.plan) >= 1
+    # Every body goes out declared as JSON (the session sends bytes, not aiohttp's json=).
+    assert all(
+        kind == "application/json"
+        for (_, _, _, body), kind in zip(rec.received, rec.content_types, strict=True)
+        if body
+    )
 
 
 GITLAB_RUNS: list[tuple[str, list[GitLabDecision]]] = [

@@ -504,3 +504,28 @@ async def test_a_server_that_is_not_a_hub_gives_short_item_errors(vt: VirtualTim
         assert "\n" not in text
         assert len(text) < 400
         assert "not the Hub" in text
+
+
+async def test_a_303_after_a_post_is_followed_by_a_get_without_the_body(vt: VirtualTime) -> None:
+    seen: list[tuple[str, str, str | None, bytes]] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        seen.append(
+            (
+                request.method,
+                request.path,
+                request.headers.get("Content-Type"),
+                await request.read(),
+            )
+        )
+        if request.method == "POST":
+            return web.Response(status=303, headers={"Location": "/done"})
+        return json_answer({})
+
+    async with serve(handler) as server, hub_at(server.url, vt) as hub:
+        await hub.accept(REPO, "alice")
+    (post, get) = seen
+    assert post[0] == "POST"
+    assert post[2] == "application/json"
+    assert post[3] == b'{"user":"alice","status":"accepted"}'
+    assert get == ("GET", "/done", None, b"")
