@@ -289,14 +289,15 @@ class Engine(Generic[D]):
                 self._wake.set()  # idle workers look again: the queue or the rules changed
 
     async def _run_job(self, queue: deque[Job], job: Job) -> None:
-        scope = self._executor.scope(self._decisions[job.indices[0]])
-        if scope in self._missing:
-            first, error = self._missing[scope]
-            detail = f"{getattr(error, 'message', error)} (item {first})"
-            self._settle_all(
-                job.indices, [Settled(Outcome.FAILED, error, detail)] * len(job.indices)
-            )
-            return
+        if self._missing:  # a repo, project or group found missing: its items fail unsent
+            scope = self._executor.scope(self._decisions[job.indices[0]])
+            if scope in self._missing:
+                first, error = self._missing[scope]
+                detail = f"{getattr(error, 'message', error)} (item {first})"
+                self._settle_all(
+                    job.indices, [Settled(Outcome.FAILED, error, detail)] * len(job.indices)
+                )
+                return
         self._in_flight[id(job)] = job
         with counting() as counter:
             try:
@@ -358,6 +359,17 @@ class Engine(Generic[D]):
             return
         decisions, outcomes = self._decisions, self._outcomes
         one = settled[0]
+        if len(indices) == 1 and self._on_progress is None and not self._dupes:
+            # One item (a single call's): no run of items to find, nothing to fan out.
+            index = indices[0]
+            item = ItemOutcome(
+                index, decisions[index], one.outcome, one.error, one.detail, attempts, from_journal
+            )
+            outcomes[index] = item
+            if self._journal is not None and not from_journal:
+                self._journal.record_many((item,))
+            self._counts[one.outcome] += 1
+            return
         alike = settled.count(one) == len(settled)
         start, stop = indices[0], indices[-1] + 1
         run = stop - start == len(indices) and indices == list(range(start, stop))

@@ -350,7 +350,9 @@ class _HubExecutor:
         status = first.action.target_status
         if job.batch:
             return self._batch_call(first, *self._sent(job.indices))
-        ref = self.refs[job.indices[0]]
+        refs, index = self.refs, job.indices[0]
+        # Users given by name (checked) are addressed without a UserRef made for each call.
+        ref = UserRef("user", refs.names[index]) if refs.__class__ is _Names else refs[index]
         if first.action is Action.GRANT:
             return _wire.grant_call(first.repo_type, first.repo_id, ref)
         return _wire.handle_call(first.repo_type, first.repo_id, ref, status, first.reason)
@@ -461,8 +463,6 @@ class _HubExecutor:
         ]
 
     async def _single(self, decisions: Sequence[Decision], job: Job) -> Settled:
-        d = decisions[job.indices[0]]
-        ref = self.refs[job.indices[0]]
         with counting() as counter:
             try:
                 await self.transport.send(self.call(decisions, job))
@@ -471,6 +471,8 @@ class _HubExecutor:
                 failure = exc
         if failure is None:
             return _DONE
+        d = decisions[job.indices[0]]
+        ref = self.refs[job.indices[0]]
         # An attempt that lost its answer may have landed; the retry then finds it done.
         lost = counter.unanswered > 0
         if isinstance(failure, AlreadyHasAccessError):
