@@ -65,10 +65,17 @@ def _bearer(token: str) -> tuple[str, str]:
 
 _STATUS_VALUES = {status: status.value for status in RequestStatus}
 
-_HANDLE_PATHS: dict[tuple[str, RepoTypeArg], str] = {}
-"""(repo id, repo type as given) -> the checked path of its handle route: a repo's single
-decisions after the first skip the checks of its id and type. Bounded: cleared when full."""
-_HANDLE_PATHS_MAX = 4096
+_CHECKED_PATHS: dict[tuple[str, str, RepoTypeArg], str] = {}
+"""(route, repo id, repo type as given) -> the checked path of that route of the repo
+(``handle``, ``grant``): a repo's single decisions after the first skip the checks of its id
+and type. Bounded: cleared when full."""
+_CHECKED_PATHS_MAX = 4096
+
+
+def _remember(route: str, repo_id: str, repo_type: RepoTypeArg, path: str) -> None:
+    if len(_CHECKED_PATHS) >= _CHECKED_PATHS_MAX:
+        _CHECKED_PATHS.clear()
+    _CHECKED_PATHS[route, repo_id, repo_type] = path
 
 
 def _handle_call(
@@ -83,7 +90,7 @@ def _handle_call(
     if reason is None and user.__class__ is str and status.__class__ is RequestStatus:
         # The usual single decision: a user name, on a repo already checked once.
         try:
-            path = _HANDLE_PATHS.get((repo_id, repo_type))
+            path = _CHECKED_PATHS.get(("handle", repo_id, repo_type))
         except TypeError:  # an unhashable repo id or type: the checks below name it
             path = None
         if path is not None and is_username(user):
@@ -94,9 +101,24 @@ def _handle_call(
     st = RequestStatus.parse(status)
     _wire.validate_reason(reason)
     call = _wire.handle_call(rtype, repo_id, _wire.UserRef.parse(user), st, reason)
-    if len(_HANDLE_PATHS) >= _HANDLE_PATHS_MAX:
-        _HANDLE_PATHS.clear()
-    _HANDLE_PATHS[repo_id, repo_type] = call.path
+    _remember("handle", repo_id, repo_type, call.path)
+    return call
+
+
+def _grant_call(repo_id: str, user: UserArg, repo_type: RepoTypeArg) -> Call:
+    """The checked call of :meth:`AccessSession.grant` (a remembered repo: only the user is
+    checked, as in :func:`_handle_call`)."""
+    if user.__class__ is str:
+        try:
+            path = _CHECKED_PATHS.get(("grant", repo_id, repo_type))
+        except TypeError:  # an unhashable repo id or type: the checks below name it
+            path = None
+        if path is not None and is_username(user):
+            return Call("POST", path, None, {"user": user})
+    rtype = RepoType.parse(repo_type)
+    _wire.validate_repo_id(repo_id)
+    call = _wire.grant_call(rtype, repo_id, _wire.UserRef.parse(user, allow_request_id=False))
+    _remember("grant", repo_id, repo_type, call.path)
     return call
 
 
@@ -271,10 +293,7 @@ class AccessSession(SessionBase):
 
         Raises :class:`~hf_access.AlreadyHasAccessError` when the user already has access.
         """
-        rtype = RepoType.parse(repo_type)
-        _wire.validate_repo_id(repo_id)
-        ref = _wire.UserRef.parse(user, allow_request_id=False)
-        await self._send(_wire.grant_call(rtype, repo_id, ref))
+        await self._send(_grant_call(repo_id, user, repo_type))
 
     # -- batch --------------------------------------------------------------------------------
 

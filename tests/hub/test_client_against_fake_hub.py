@@ -17,6 +17,7 @@ from hf_access import (
     RequestNotFoundError,
     RequestStatus,
     UserNotFoundError,
+    UserRef,
 )
 from hf_access.testing import FakeHub
 
@@ -102,6 +103,30 @@ async def test_a_repo_already_used_still_checks_every_later_decision(
         "rejected",
         "pending",
     ]
+
+
+async def test_a_remembered_repo_still_checks_every_grant(fake_hub: FakeHub, client) -> None:
+    for name in ("newcomer", "second", "third"):
+        fake_hub.add_user(name)
+    await client.grant(REPO, "newcomer")  # the repo is checked, and remembered
+    sent = client.calls
+    mistakes = [
+        (lambda: client.grant(REPO, "bad user"), "invalid user name"),
+        (lambda: client.grant(REPO, "a--b"), "invalid user name"),
+        (lambda: client.grant(REPO, "request:" + "0" * 24), "user name or user id"),
+        (lambda: client.grant(REPO, 42), "user name or an AccessRequest"),
+        (lambda: client.grant(REPO, "second", repo_type="kernel"), "unknown repo type"),
+        (lambda: client.grant([REPO], "second"), "invalid repo id"),  # unhashable
+        (lambda: client.grant(REPO + ".git", "second"), "invalid repo id"),
+    ]
+    for call, match in mistakes:
+        with pytest.raises(ValueError, match=match):
+            await call()
+    assert client.calls == sent
+    await client.grant(REPO, "second", repo_type="model")
+    await client.grant(REPO, UserRef.parse("third"))
+    accepted = {entry.username for entry in await client.list_accepted(REPO)}
+    assert {"newcomer", "second", "third"} <= accepted
 
 
 async def test_the_hubs_errors_arrive_typed(fake_hub: FakeHub, client) -> None:
