@@ -733,7 +733,7 @@ async def run(quick: bool, only: set[str]) -> list[Row]:
     if wanted("bulk"):
         rows += await bulk_engine(20_000 if quick else 100_000, 3 if quick else 5)
     if wanted("grant"):
-        rows += await grant_wall(1_000 if quick else 3_000, 2 if quick else 3, (16, 64, 128))
+        rows += await grant_wall(2_000 if quick else 3_000, 3 if quick else 5, (16, 64, 128))
     if wanted("quota"):
         rows += await quota_efficiency(50)
     if wanted("repr"):

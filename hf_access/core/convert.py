@@ -11,6 +11,7 @@ on top. Failures become a :class:`~hf_access.core.errors.DecodeError` that names
 from __future__ import annotations
 
 import enum
+import keyword
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "decode",
     "format_time",
+    "frozen_builder",
     "json_kind",
     "make_strict_converter",
     "parse_enum",
@@ -31,6 +33,69 @@ __all__ = [
 
 T = TypeVar("T")
 E = TypeVar("E", bound=enum.Enum)
+
+
+def frozen_builder(cls: type[T]) -> Callable[..., T]:
+    """A quicker maker of ``cls``'s records, for a frozen, slotted attrs class built by the
+    thousand from values already checked (a list page's records): every field by position.
+
+    A frozen class's ``__init__`` stores each field through ``object.__setattr__``, about 60
+    ns a field. The builder makes the record as an instance of a private subclass that adds
+    no slot and stores the fields with plain assignments, then gives it ``cls`` itself
+    (``__class__`` assignment, which Python allows between a class and a subclass of the same
+    layout). What comes out is a record of ``cls`` in every respect: its type, equality, hash,
+    repr, weak references and immutability.
+
+    Where that cannot be done, ``cls`` itself is returned: a class without slots, or with a
+    field that has a validator, a converter or no ``__init__`` argument, or an
+    ``__attrs_pre_init__`` / ``__attrs_post_init__`` (the subclass would skip what they do).
+
+    >>> import attrs
+    >>> @attrs.frozen
+    ... class Point:
+    ...     x: int
+    ...     y: int
+    >>> point = frozen_builder(Point)(1, 2)
+    >>> point, type(point) is Point, point == Point(1, 2)
+    (Point(x=1, y=2), True, True)
+    """
+    import attrs
+
+    fields = attrs.fields(cls)  # type: ignore[arg-type]
+    names = [field.name for field in fields]
+    if (
+        "__slots__" not in cls.__dict__
+        or any(f.validator or f.converter or not f.init for f in fields)
+        or hasattr(cls, "__attrs_pre_init__")
+        or hasattr(cls, "__attrs_post_init__")
+        or not all(name.isidentifier() and not keyword.iskeyword(name) for name in names)
+    ):
+        return cls
+    # Straight-line assignments, as attrs writes the __init__ of a class that is not frozen:
+    # with the plain setattr below, each one stores into its slot without a call.
+    source = f"def __init__(self, {', '.join(names)}):\n" + "".join(
+        f"    self.{name} = {name}\n" for name in names
+    )
+    namespace: dict[str, Any] = {}
+    exec(source, namespace)  # the field names were checked as identifiers above
+    maker = type(
+        cls.__name__,
+        (cls,),
+        {
+            "__slots__": (),
+            "__init__": namespace["__init__"],
+            "__setattr__": object.__setattr__,
+            "__delattr__": object.__delattr__,
+            "__module__": cls.__module__,
+        },
+    )
+
+    def build(*values: Any) -> T:
+        record = maker(*values)
+        record.__class__ = cls
+        return record  # type: ignore[no-any-return]
+
+    return build
 
 
 def parse_time(value: str) -> datetime:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
-from ..core.convert import decode, json_kind, make_strict_converter, parse_time
+from ..core.convert import decode, frozen_builder, json_kind, make_strict_converter, parse_time
 from ..core.errors import DecodeError
 from ..core.outcomes import Outcome
 from .models import (
@@ -195,6 +195,11 @@ def _time(value: object) -> datetime | None:
         raise _NotFast from None
 
 
+_make_request = frozen_builder(AccessRequest)
+"""``AccessRequest(...)`` for the fast path's checked values, every field by position (about
+0.3 µs where the frozen class's ``__init__`` takes 0.9 µs)."""
+
+
 def _fast_request(item: Any) -> AccessRequest:
     """One list item of exactly the expected shape -> its record; else :class:`_NotFast`."""
     if item.__class__ is not dict:
@@ -247,7 +252,7 @@ def _fast_request(item: Any) -> AccessRequest:
         fields = dict(form)  # JSON object keys are always strings
     else:
         raise _NotFast
-    return AccessRequest(
+    return _make_request(
         request_id,
         username,
         status,

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import copy
+import pickle
+import sys
+import weakref
 from typing import Any
 
+import attrs
 import pytest
 
-from hf_access import DecodeError
+from hf_access import AccessRequest, DecodeError
+from hf_access.core.convert import frozen_builder
 from hf_access.hub import convert
 from hf_access.hub.convert import decode_requests
 
@@ -111,3 +116,81 @@ def test_a_form_is_copied_not_shared_with_the_page() -> None:
     (record,) = decode_requests(page)
     page[0]["fields"]["Company"] = "changed"
     assert record.fields == {"Company": "ACME"}
+
+
+def test_fast_records_are_the_frozen_class_own_in_every_respect() -> None:
+    """The fast path makes its records through a mutable twin given the frozen class: they
+    must be indistinguishable from records the class makes itself."""
+    (fast,) = decode_requests([ITEM])
+    (slow,) = converter_only([ITEM])
+    assert type(fast) is AccessRequest
+    assert type(slow) is AccessRequest
+    assert fast == slow
+    assert repr(fast) == repr(slow)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        fast.username = "mallory"  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        fast.extra = 1  # type: ignore[attr-defined]
+    assert pickle.loads(pickle.dumps(fast)) == fast
+    assert copy.copy(fast) == fast
+    assert attrs.evolve(fast, username="bob").username == "bob"
+    assert attrs.asdict(fast) == attrs.asdict(slow)
+    assert sys.getsizeof(fast) == sys.getsizeof(slow)
+    assert weakref.ref(fast)() is fast
+
+
+@attrs.frozen
+class _Point:
+    x: int
+    y: int = 0
+
+
+def test_frozen_builder_makes_what_the_class_makes() -> None:
+    build = frozen_builder(_Point)
+    assert build is not _Point
+    point = build(1, 2)
+    assert type(point) is _Point
+    assert point == _Point(1, 2)
+    assert hash(point) == hash(_Point(1, 2))
+    assert weakref.ref(point)() is point
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        point.x = 3  # type: ignore[misc]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        del point.x
+    with pytest.raises(TypeError):
+        build(1)  # every field, by position
+
+
+@attrs.frozen
+class _Validated:
+    x: int = attrs.field(validator=attrs.validators.gt(0))
+
+
+@attrs.frozen
+class _Converted:
+    x: int = attrs.field(converter=int)
+
+
+@attrs.frozen
+class _Derived:
+    x: int
+    y: int = attrs.field(init=False, default=0)
+
+
+@attrs.frozen
+class _PostInit:
+    x: int
+
+    def __attrs_post_init__(self) -> None:
+        pass
+
+
+@attrs.frozen(slots=False)
+class _NoSlots:
+    x: int
+
+
+@pytest.mark.parametrize("cls", [_Validated, _Converted, _Derived, _PostInit, _NoSlots])
+def test_frozen_builder_leaves_a_class_it_cannot_copy_to_the_class(cls: type) -> None:
+    """Where the quick maker would skip a check or a hook, the class itself is used."""
+    assert frozen_builder(cls) is cls
