@@ -368,34 +368,44 @@ class RateLimiter:
     # -- internals ---------------------------------------------------------------------------
 
     def _learn(self, info: RateLimitInfo) -> None:
-        if info.quota is not None and info.quota > 0:
-            self._quota = info.quota
-        if info.window is not None and info.window > 0:
-            self._window = info.window
-        if info.remaining is None:
+        # Once per answer: fields read once into locals, no builtin called but the clock.
+        quota, window, remaining, reset_after = (
+            info.quota,
+            info.window,
+            info.remaining,
+            info.reset_after,
+        )
+        if quota is not None and quota > 0:
+            self._quota = quota
+        if window is not None and window > 0:
+            self._window = window
+        if remaining is None:
             return
-        now = self._clock()
         # Calls still in flight may not have been counted by the server yet: assume they were not.
-        estimate = max(0, info.remaining - self._in_flight)
-        if info.reset_after is None:
-            if self._remaining is None or estimate < self._remaining:
+        estimate = remaining - self._in_flight
+        if estimate < 0:
+            estimate = 0
+        tracked = self._remaining
+        if reset_after is None:
+            if tracked is None or estimate < tracked:
                 self._remaining = estimate
             return
-        server_reset = now + info.reset_after
+        server_reset = self._clock() + reset_after
+        reset_at = self._reset_at
         tolerance = 1.0 + self._margin
         if (
             not self._confirmed
-            or self._reset_at is None
-            or self._remaining is None
-            or server_reset > self._reset_at + tolerance
+            or reset_at is None
+            or tracked is None
+            or server_reset > reset_at + tolerance
         ):
             # First news, news of a window we only guessed, or of a newer one: adopt it.
             self._reset_at = server_reset
             self._remaining = estimate
             self._confirmed = True
-        elif server_reset >= self._reset_at - tolerance:
+        elif server_reset >= reset_at - tolerance and estimate < tracked:
             # The window we track: the server's count only ever lowers our estimate.
-            self._remaining = min(self._remaining, estimate)
+            self._remaining = estimate
         # else: a late answer from a window that has already ended; it says nothing of this one.
 
     def _roll(self, now: float) -> None:

@@ -19,7 +19,9 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import attrs
+from multidict import istr
 
+from .convert import frozen_builder
 from .ratelimit import RateLimitInfo
 
 __all__ = [
@@ -77,6 +79,11 @@ class Call:
         b'{"user":"alice"}'
         """
         return None if self.body is None else encode_body(self.body)
+
+
+make_call: Callable[[str, str, Mapping[str, str] | None, Any, bool], Call] = frozen_builder(Call)
+"""``Call(method, path, params, body, auth)``, every field given by position, made quicker
+(see :func:`~hf_access.core.convert.frozen_builder`): for the single calls' hot path."""
 
 
 def _unencodable(value: Any) -> Any:
@@ -264,7 +271,16 @@ def _count(value: float | None) -> int | None:
 
 # The Hub's usual ``RateLimit`` value: ``"api";r=999;t=120``, in whole numbers. At most nine
 # digits each, so they read exactly as they are, with none of :func:`_num`'s checks to make.
-_USUAL_RATELIMIT = re.compile(r'"([^",;]*)";r=([0-9]{1,9});t=([0-9]{1,9})')
+_USUAL_RATELIMIT: dict[str, re.Pattern[str]] = {}
+"""Bucket -> the pattern of its usual ``RateLimit`` value (made on first use)."""
+
+
+def _usual_ratelimit(bucket: str) -> re.Pattern[str]:
+    pattern = _USUAL_RATELIMIT.get(bucket)
+    if pattern is None:
+        quoted = re.escape(f'"{bucket}"')
+        pattern = _USUAL_RATELIMIT[bucket] = re.compile(quoted + r";r=([0-9]{1,9});t=([0-9]{1,9})")
+    return pattern
 
 
 def parse_ratelimit(
@@ -283,16 +299,21 @@ def parse_ratelimit(
     # Fast path, for every answer of the Hub: the usual window numbers and a policy giving
     # the quota (read once per distinct value). Anything else takes the general reading
     # below, which gives the same result for these headers (tests/hub/test_wire.py).
-    rl = headers.get("RateLimit")
-    usual = _USUAL_RATELIMIT.fullmatch(rl) if rl else None
-    if usual is not None and usual[1] == bucket:
-        policy = headers.get("RateLimit-Policy")
+    rl = headers.get(_RATELIMIT)
+    pattern = _USUAL_RATELIMIT.get(bucket) or _usual_ratelimit(bucket)
+    usual = pattern.fullmatch(rl) if rl else None
+    if usual is not None:
+        policy = headers.get(_RATELIMIT_POLICY)
         known = _POLICIES.get((policy, bucket))
         quota, window = known if known is not None else _policy(policy, bucket)
         if quota is not None:
-            return RateLimitInfo(int(usual[2]), float(usual[3]), quota, window)
+            remaining, reset = usual.groups()
+            return _make_info(int(remaining), float(reset), quota, window)
     return read_ratelimit(headers, bucket=bucket, now=now)
 
+
+_RATELIMIT, _RATELIMIT_POLICY = istr("RateLimit"), istr("RateLimit-Policy")  # quicker lookups
+_make_info = frozen_builder(RateLimitInfo)  # once per answer: the quick maker
 
 _POLICIES: dict[tuple[str | None, str], tuple[int | None, float | None]] = {}
 """(``RateLimit-Policy`` value, bucket) -> its quota and window: a server sends the same

@@ -61,6 +61,7 @@ _CONNECT_TIMEOUT: tuple[type[BaseException], ...] = tuple(
 )  # aiohttp >= 3.10 tells a connect timeout apart
 
 _HIDDEN = "[token hidden]"
+_URLS_MAX = 1024
 _ERROR_BODY_LIMIT = 64 * 1024
 _CHUNK = 64 * 1024
 
@@ -234,6 +235,8 @@ class Transport:
         self._plain_headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
         self._header_sets: dict[tuple[bool, bool], Mapping[str, str]] = {}
         self._client_timeout = options.timeout.to_aiohttp()
+        # A path on the endpoint -> its URL: a repo's decisions go to the same few paths.
+        self._urls: dict[str, str] = {}
 
     @property
     def has_token(self) -> bool:
@@ -370,7 +373,15 @@ class Transport:
         client = self._client()
         method, params, path = call.method, call.params, call.path
         # A path on the endpoint needs no check; an absolute URL (a next-page link) does.
-        url = f"{self.base_url}/{path.lstrip('/')}" if "://" not in path else self.resolve(path)
+        url = self._urls.get(path)
+        if url is None:
+            if "://" in path:
+                url = self.resolve(path)  # a next-page link: checked each time, not kept
+            else:
+                url = f"{self.base_url}/{path.lstrip('/')}"
+                if len(self._urls) >= _URLS_MAX:
+                    self._urls.clear()
+                self._urls[path] = url
         # Serialised once, here, as a dry run shows it (Call.content); an error raises now,
         # before anything is sent.
         data = None if call.body is None else sansio.encode_body(call.body)

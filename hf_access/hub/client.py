@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from ..core.client import SessionBase
 from ..core.config import ClientArgs, ClientOptions
 from ..core.outcomes import BulkReport
-from ..core.sansio import Call, parse_ratelimit
+from ..core.sansio import Call, make_call, parse_ratelimit
 from ..core.transport import Transport
 from . import config as _config
 from . import wire as _wire
@@ -95,7 +95,7 @@ def _handle_call(
             path = None
         if path is not None and is_username(user):
             body = {"user": user, "status": _STATUS_VALUES[status]}
-            return Call("POST", path, None, body)
+            return make_call("POST", path, None, body, True)
     rtype = RepoType.parse(repo_type)
     _wire.validate_repo_id(repo_id)
     st = RequestStatus.parse(status)
@@ -114,7 +114,7 @@ def _grant_call(repo_id: str, user: UserArg, repo_type: RepoTypeArg) -> Call:
         except TypeError:  # an unhashable repo id or type: the checks below name it
             path = None
         if path is not None and is_username(user):
-            return Call("POST", path, None, {"user": user})
+            return make_call("POST", path, None, {"user": user}, True)
     rtype = RepoType.parse(repo_type)
     _wire.validate_repo_id(repo_id)
     call = _wire.grant_call(rtype, repo_id, _wire.UserRef.parse(user, allow_request_id=False))
