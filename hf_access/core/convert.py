@@ -29,6 +29,7 @@ __all__ = [
     "make_strict_converter",
     "parse_enum",
     "parse_time",
+    "plain_twin",
 ]
 
 T = TypeVar("T")
@@ -40,8 +41,8 @@ def frozen_builder(cls: type[T]) -> Callable[..., T]:
     thousand from values already checked (a list page's records): every field by position.
 
     A frozen class's ``__init__`` stores each field through ``object.__setattr__``, about 60
-    ns a field. The builder makes the record as an instance of a private subclass that adds
-    no slot and stores the fields with plain assignments, then gives it ``cls`` itself
+    ns a field. The builder makes the record as an instance of :func:`plain_twin`'s subclass,
+    which stores the fields with plain assignments, then gives it ``cls`` itself
     (``__class__`` assignment, which Python allows between a class and a subclass of the same
     layout). What comes out is a record of ``cls`` in every respect: its type, equality, hash,
     repr, weak references and immutability.
@@ -62,15 +63,40 @@ def frozen_builder(cls: type[T]) -> Callable[..., T]:
     import attrs
 
     fields = attrs.fields(cls)  # type: ignore[arg-type]
-    names = [field.name for field in fields]
     if (
-        "__slots__" not in cls.__dict__
-        or any(f.validator or f.converter or not f.init for f in fields)
+        any(f.validator or f.converter or not f.init for f in fields)
         or hasattr(cls, "__attrs_pre_init__")
         or hasattr(cls, "__attrs_post_init__")
-        or not all(name.isidentifier() and not keyword.iskeyword(name) for name in names)
     ):
         return cls
+    maker = plain_twin(cls)
+    if maker is None:
+        return cls
+
+    def build(*values: Any) -> T:
+        record = maker(*values)
+        record.__class__ = cls
+        return record
+
+    return build
+
+
+def plain_twin(cls: type[T]) -> type[T] | None:
+    """A subclass of a slotted attrs class that adds no slot, whose ``__init__`` takes every
+    field by position and stores each with a plain assignment (no validator, converter or
+    hook runs: for values already checked); None for a class without slots.
+
+    Its instances are meant to be given ``cls`` (``record.__class__ = cls``) once made: see
+    :func:`frozen_builder`, and :class:`~hf_access.core.outcomes.RecordMaker`, which makes
+    records by the thousand this way.
+    """
+    import attrs
+
+    names = [field.name for field in attrs.fields(cls)]  # type: ignore[arg-type]
+    if "__slots__" not in cls.__dict__ or not all(
+        name.isidentifier() and not keyword.iskeyword(name) for name in names
+    ):
+        return None
     # Straight-line assignments, as attrs writes the __init__ of a class that is not frozen:
     # with the plain setattr below, each one stores into its slot without a call.
     source = f"def __init__(self, {', '.join(names)}):\n" + "".join(
@@ -78,7 +104,7 @@ def frozen_builder(cls: type[T]) -> Callable[..., T]:
     )
     namespace: dict[str, Any] = {}
     exec(source, namespace)  # the field names were checked as identifiers above
-    maker = type(
+    return type(
         cls.__name__,
         (cls,),
         {
@@ -89,13 +115,6 @@ def frozen_builder(cls: type[T]) -> Callable[..., T]:
             "__module__": cls.__module__,
         },
     )
-
-    def build(*values: Any) -> T:
-        record = maker(*values)
-        record.__class__ = cls
-        return record  # type: ignore[no-any-return]
-
-    return build
 
 
 def parse_time(value: str) -> datetime:

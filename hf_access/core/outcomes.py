@@ -12,12 +12,13 @@ from __future__ import annotations
 import enum
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
-from itertools import repeat
+from itertools import islice, repeat
 from operator import attrgetter
 from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
 
+from .convert import plain_twin
 from .errors import HfAccessError
 from .sansio import Call
 
@@ -85,13 +86,15 @@ class ItemOutcome(Generic[D]):
 
 
 class RecordMaker(Generic[R]):
-    """Makes records of a slotted, frozen attrs class by the thousand, a field at a time.
+    """Makes records of a slotted, frozen attrs class by the thousand.
 
     ``make(count, *columns)`` returns ``count`` records, ``columns[k]`` giving the values of
-    the k-th field (a list, or ``itertools.repeat(value)`` for one shared by all). Each slot is
-    set directly, in a loop that runs in C: none of what the generated ``__init__`` does per
-    record and per field (a call, the frozen class's setattr wrapper, converters). So only for
-    values already checked and converted; the records are those the class itself would make.
+    the k-th field (a list, or ``itertools.repeat(value)`` for one shared by all). Each record
+    is made by :func:`~hf_access.core.convert.plain_twin`'s subclass, whose ``__init__`` stores
+    the fields with plain assignments, then given the class itself, in loops that run in C:
+    none of what the frozen class's ``__init__`` does per field (a call through its setattr
+    wrapper, validators, converters). So only for values already checked and converted; the
+    records are those the class itself would make.
 
     >>> from itertools import repeat
     >>> make = RecordMaker(BulkProgress, ("total", "finished", "done", "unchanged", "failed",
@@ -105,17 +108,21 @@ class RecordMaker(Generic[R]):
         fields = tuple(field.name for field in attrs.fields(cls))  # type: ignore[arg-type]
         if fields != names:  # every field, in order: a new one must not go unset
             raise TypeError(f"{cls.__name__} has the fields {fields}, not {names}")
+        twin = plain_twin(cls)
+        if twin is None:
+            raise TypeError(f"{cls.__name__} is not a slotted attrs class")
         self._cls = cls
-        self._setters = tuple(cls.__dict__[name].__set__ for name in names)
+        self._twin = twin
+        self._fields = len(names)
 
     def make(self, count: int, *columns: Iterable[Any]) -> list[R]:
-        if len(columns) != len(self._setters):
-            raise TypeError(f"{len(self._setters)} columns expected, not {len(columns)}")
-        records: list[R] = list(map(object.__new__, repeat(self._cls, count)))
-        for setter, values in zip(self._setters, columns, strict=True):
+        if len(columns) != self._fields:
+            raise TypeError(f"{self._fields} columns expected, not {len(columns)}")
+        for values in columns:
             if isinstance(values, (list, tuple)) and len(values) != count:
                 raise ValueError(f"{len(values)} values for {count} records")
-            deque(map(setter, records, values), maxlen=0)  # the loop runs in C
+        records: list[R] = list(islice(map(self._twin, *columns), count))
+        deque(map(setattr, records, repeat("__class__"), repeat(self._cls)), maxlen=0)
         return records
 
 

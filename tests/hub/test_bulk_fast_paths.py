@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pickle
 from itertools import repeat
 
+import attrs
 import pytest
 
 from hf_access import Decision, DecodeError
@@ -127,3 +129,14 @@ def test_record_maker_makes_the_records_the_class_makes() -> None:
         ITEM_OUTCOMES.make(2, [4, 7])
     with pytest.raises(TypeError, match="has the fields"):
         RecordMaker(ItemOutcome, ("index", "decision"))
+    assert all(type(item) is ItemOutcome for item in made)  # the class's own, not a maker's
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        made[0].index = 5  # type: ignore[misc]
+    assert made[0] == pickle.loads(pickle.dumps(made[0]))
+    with pytest.raises(TypeError, match="not a slotted attrs class"):
+        RecordMaker(_Unslotted, ("x",))
+
+
+@attrs.frozen(slots=False)
+class _Unslotted:
+    x: int
