@@ -546,13 +546,16 @@ async def bulk_engine(decisions: int, rounds: int) -> list[Row]:
 # -- grant_many wall time ---------------------------------------------------------------------
 
 
-async def grant_wall(grants: int, rounds: int, concurrencies: Sequence[int]) -> list[Row]:
+async def grant_wall(waves: int, rounds: int, concurrencies: Sequence[int]) -> list[Row]:
+    """``waves`` x concurrency grants at each concurrency: every run is the same number of round
+    trips long, so a session's one fixed round trip (the first call's quota probe) weighs
+    the same at every concurrency."""
     latency = 0.020
     print(
-        f"\n4. grant_many of {grants:,} at {latency * 1000:.0f} ms latency, the session's own pool "
-        f"({rounds} rounds per concurrency; wall time)"
+        f"\n4. grant_many of {waves} x concurrency users at {latency * 1000:.0f} ms latency, the "
+        f"session's own pool ({rounds} rounds per concurrency; wall time)"
     )
-    names = [f"grantee-{i:05d}" for i in range(grants)]
+    names = [f"grantee-{i:05d}" for i in range(waves * max(concurrencies))]
     repos = [f"bench/grant-{c}-{n}" for c in concurrencies for n in range(3 * rounds)]
     options = ["--latency-ms", str(latency * 1000)]
     for repo in repos:
@@ -563,9 +566,13 @@ async def grant_wall(grants: int, rounds: int, concurrencies: Sequence[int]) -> 
     with fake_hub_process(*options) as url:
         for concurrency in concurrencies:
             walls: dict[str, list[float]] = {"raw": [], "ours": [], "warm": []}
+            grantees = names[: waves * concurrency]
 
             async def raw(
-                n: int, concurrency: int = concurrency, walls: dict[str, list[float]] = walls
+                n: int,
+                concurrency: int = concurrency,
+                walls: dict[str, list[float]] = walls,
+                grantees: list[str] = grantees,
             ) -> None:
                 repo = f"bench/grant-{concurrency}-{2 * n}"
                 endpoint = f"{url}/api/models/{repo}/user-access-request/grant"
@@ -582,28 +589,34 @@ async def grant_wall(grants: int, rounds: int, concurrencies: Sequence[int]) -> 
                             assert r.status == 200
 
                     started = time.perf_counter()
-                    await asyncio.gather(*(one(name) for name in names))
+                    await asyncio.gather(*(one(name) for name in grantees))
                     walls["raw"].append(time.perf_counter() - started)
 
             async def ours(
-                n: int, concurrency: int = concurrency, walls: dict[str, list[float]] = walls
+                n: int,
+                concurrency: int = concurrency,
+                walls: dict[str, list[float]] = walls,
+                grantees: list[str] = grantees,
             ) -> None:
                 repo = f"bench/grant-{concurrency}-{2 * n + 1}"
                 async with AccessSession(TOKEN, url) as hub:
                     started = time.perf_counter()
-                    report = await hub.grant_many(repo, names, concurrency=concurrency)
+                    report = await hub.grant_many(repo, grantees, concurrency=concurrency)
                     walls["ours"].append(time.perf_counter() - started)
                 assert report.ok, report.summary()
 
             async def warm(
-                n: int, concurrency: int = concurrency, walls: dict[str, list[float]] = walls
+                n: int,
+                concurrency: int = concurrency,
+                walls: dict[str, list[float]] = walls,
+                grantees: list[str] = grantees,
             ) -> None:
                 """The same on a session that has had its first answer (the quota known)."""
                 repo = f"bench/grant-{concurrency}-{2 * rounds + n}"
                 async with AccessSession(TOKEN, url) as hub:
-                    await hub.grant(repo, names[0])
+                    await hub.grant(repo, grantees[0])
                     started = time.perf_counter()
-                    report = await hub.grant_many(repo, names[1:], concurrency=concurrency)
+                    report = await hub.grant_many(repo, grantees[1:], concurrency=concurrency)
                     walls["warm"].append(time.perf_counter() - started)
                 assert report.ok, report.summary()
 
@@ -614,7 +627,8 @@ async def grant_wall(grants: int, rounds: int, concurrencies: Sequence[int]) -> 
             ratio = pairwise(walls["ours"], walls["raw"])
             warm_ratio = pairwise(walls["warm"], walls["raw"])
             print(
-                f"   concurrency {concurrency}: grant_many {statistics.median(walls['ours']):.2f} s, "
+                f"   concurrency {concurrency}, {len(grantees):,} grants: grant_many "
+                f"{statistics.median(walls['ours']):.2f} s, "
                 f"raw loop {statistics.median(walls['raw']):.2f} s -> {ratio:.3f}x; on a session "
                 f"past its first answer (no round trip to learn the quota) {warm_ratio:.3f}x"
             )
@@ -733,7 +747,7 @@ async def run(quick: bool, only: set[str]) -> list[Row]:
     if wanted("bulk"):
         rows += await bulk_engine(20_000 if quick else 100_000, 3 if quick else 5)
     if wanted("grant"):
-        rows += await grant_wall(2_000 if quick else 3_000, 3 if quick else 5, (16, 64, 128))
+        rows += await grant_wall(50 if quick else 100, 3 if quick else 5, (16, 64, 128))
     if wanted("quota"):
         rows += await quota_efficiency(50)
     if wanted("repr"):
