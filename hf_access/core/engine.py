@@ -22,6 +22,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
 
+from .convert import frozen_builder
 from .errors import (
     AuthenticationError,
     ConfigurationError,
@@ -53,6 +54,7 @@ after its retries, before a run stops: the server is unreachable and every other
 fail too. A connection that breaks after it was made does not count (the server is there)."""
 
 _FINAL = (Outcome.DONE, Outcome.UNCHANGED)
+_make_outcome = frozen_builder(ItemOutcome)  # one per item of a single call: the quick maker
 _MANY = 8  # items of one call from which its outcomes are made a field at a time
 _STOPPING = (AuthenticationError, PermissionDeniedError, ConfigurationError)
 
@@ -362,7 +364,7 @@ class Engine(Generic[D]):
         if len(indices) == 1 and self._on_progress is None and not self._dupes:
             # One item (a single call's): no run of items to find, nothing to fan out.
             index = indices[0]
-            item = ItemOutcome(
+            item = _make_outcome(
                 index, decisions[index], one.outcome, one.error, one.detail, attempts, from_journal
             )
             outcomes[index] = item

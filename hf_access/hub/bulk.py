@@ -50,7 +50,7 @@ from ..core.errors import (
 )
 from ..core.outcomes import BulkProgress, Outcome, RecordMaker
 from ..core.paging import iter_pages
-from ..core.sansio import Call
+from ..core.sansio import Call, make_call
 from ..core.transport import Transport, counting
 from . import wire as _wire
 from .convert import decode_requests
@@ -318,6 +318,7 @@ class _HubExecutor:
     use_batch: bool
     precheck: bool
     server: str = "the Hub"
+    _grant_paths: dict[tuple[RepoType, str], str] = attrs.field(factory=dict, init=False)
 
     def scope(self, decision: Decision) -> Hashable:
         return (decision.repo_type, decision.repo_id)
@@ -346,15 +347,24 @@ class _HubExecutor:
         return jobs
 
     def call(self, decisions: Sequence[Decision], job: Job) -> Call:
-        first = decisions[job.indices[0]]
-        status = first.action.target_status
+        index = job.indices[0]
+        first = decisions[index]
         if job.batch:
             return self._batch_call(first, *self._sent(job.indices))
-        refs, index = self.refs, job.indices[0]
+        action, refs = first.action, self.refs
+        if action is Action.GRANT and refs.__class__ is _Names:
+            # The usual grant: a user given by name (checked), on a path made once per repo;
+            # the same call grant_call builds (tests/hub/test_bulk_fast_paths.py).
+            where = (first.repo_type, first.repo_id)
+            path = self._grant_paths.get(where)
+            if path is None:
+                path = self._grant_paths[where] = _wire.requests_path(*where, "grant")
+            return make_call("POST", path, None, {"user": refs.names[index]}, True)
         # Users given by name (checked) are addressed without a UserRef made for each call.
         ref = UserRef("user", refs.names[index]) if refs.__class__ is _Names else refs[index]
-        if first.action is Action.GRANT:
+        if action is Action.GRANT:
             return _wire.grant_call(first.repo_type, first.repo_id, ref)
+        status = action.target_status
         return _wire.handle_call(first.repo_type, first.repo_id, ref, status, first.reason)
 
     def _sent(self, indices: list[int]) -> tuple[list[str] | None, list[UserRef]]:

@@ -10,8 +10,16 @@ import pytest
 
 from hf_access import Decision, DecodeError
 from hf_access.core.outcomes import ITEM_OUTCOMES, ItemOutcome, Outcome, RecordMaker
+from hf_access.core.sansio import Call
 from hf_access.hub import wire
-from hf_access.hub.bulk import decisions_for, normalize_decisions
+from hf_access.hub.bulk import (
+    BatchSupport,
+    _HubExecutor,
+    _Names,
+    _normalize,
+    decisions_for,
+    normalize_decisions,
+)
 from hf_access.hub.models import Action, RepoType, plain_usernames
 from hf_access.hub.wire import UserRef
 
@@ -140,3 +148,23 @@ def test_record_maker_makes_the_records_the_class_makes() -> None:
 @attrs.frozen(slots=False)
 class _Unslotted:
     x: int
+
+
+@pytest.mark.parametrize("repo_type", [None, "dataset", "space"])
+def test_a_grant_by_name_is_the_call_grant_call_builds(repo_type: str | None) -> None:
+    """The executor's quick grant (a path made once per repo, the body built from the name)
+    sends what the wire builder would, for every repo of a run and each of its users."""
+    names = ["alice", "bob-2", "c.d"]
+    decisions = decisions_for(["org/a", "org/b"], names, "grant", repo_type=repo_type)
+    plain, refs, _ = _normalize(decisions)
+    assert isinstance(refs, _Names)  # the quick path is the one under test
+    executor = _HubExecutor(None, BatchSupport(), refs, True, False)  # type: ignore[arg-type]
+    jobs = executor.jobs(plain, list(range(len(plain))))
+    assert [job.batch for job in jobs] == [False] * len(plain)  # no batch route for grants
+    for job in jobs:
+        d = plain[job.indices[0]]
+        expected = wire.grant_call(d.repo_type, d.repo_id, UserRef("user", d.user))
+        made = executor.call(plain, job)
+        assert made == expected
+        assert type(made) is Call
+        assert made.content == expected.content
