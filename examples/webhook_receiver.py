@@ -109,6 +109,10 @@ async def demo() -> None:
             finally:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+            # The last answer may still have been on its way when the run stopped: that event
+            # stays in the outbox (at least once), and goes again now; the receiver says
+            # "duplicate" if it already has it.
+            await relay.deliver()
             print(f"{relay.delivered} delivered, {relay.stats().pending} pending")
     await runner.cleanup()
 

@@ -143,6 +143,8 @@ def check_url(url: str) -> str | None:
 
     >>> check_url("https://h:99999/x"), check_url("https://h:1:2/x"), check_url("http://[::1/x")
     ('bad port', 'bad port', 'Invalid IPv6 URL')
+    >>> check_url("http://[zz]/x") is not None, check_url("http://[::1]:8080/x") is None
+    (True, True)
     >>> check_url("https://h:8443/x?page=2") is None
     True
     """
@@ -154,6 +156,12 @@ def check_url(url: str) -> str | None:
         return "bad port" if "port" in text.lower() else text
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return "not an http(s) URL with a host"
+    host = parts.netloc.rpartition("@")[2]
+    if host.startswith("["):  # checked here too: Python before 3.11 lets any bracketed text by
+        try:
+            ipaddress.IPv6Address(host[1 : host.find("]")])
+        except ValueError:
+            return "Invalid IPv6 URL"
     if any(ord(c) < 33 or ord(c) == 127 for c in url):
         return "control characters or spaces in the URL"
     return None
