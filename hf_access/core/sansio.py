@@ -284,10 +284,9 @@ _USUAL_RATELIMIT: dict[str, re.Pattern[str]] = {}
 
 
 def _usual_ratelimit(bucket: str) -> re.Pattern[str]:
-    pattern = _USUAL_RATELIMIT.get(bucket)
-    if pattern is None:
-        quoted = re.escape(f'"{bucket}"')
-        pattern = _USUAL_RATELIMIT[bucket] = re.compile(quoted + r";r=([0-9]{1,9});t=([0-9]{1,9})")
+    """Make (and keep) the pattern of a bucket not seen yet."""
+    quoted = re.escape(f'"{bucket}"')
+    pattern = _USUAL_RATELIMIT[bucket] = re.compile(quoted + r";r=([0-9]{1,9});t=([0-9]{1,9})")
     return pattern
 
 

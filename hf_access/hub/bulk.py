@@ -318,7 +318,6 @@ class _HubExecutor:
     use_batch: bool
     precheck: bool
     server: str = "the Hub"
-    _grant_paths: dict[tuple[RepoType, str], str] = attrs.field(factory=dict, init=False)
 
     def scope(self, decision: Decision) -> Hashable:
         return (decision.repo_type, decision.repo_id)
@@ -353,12 +352,9 @@ class _HubExecutor:
             return self._batch_call(first, *self._sent(job.indices))
         action, refs = first.action, self.refs
         if action is Action.GRANT and refs.__class__ is _Names:
-            # The usual grant: a user given by name (checked), on a path made once per repo;
-            # the same call grant_call builds (tests/hub/test_bulk_fast_paths.py).
-            where = (first.repo_type, first.repo_id)
-            path = self._grant_paths.get(where)
-            if path is None:
-                path = self._grant_paths[where] = _wire.requests_path(*where, "grant")
+            # The usual grant: a user given by name (checked), on the repo's path (remembered
+            # by requests_path); the same call grant_call builds (tests/hub/test_bulk_fast_paths.py).
+            path = _wire.requests_path(first.repo_type, first.repo_id, "grant")
             return make_call("POST", path, None, {"user": refs.names[index]}, True)
         # Users given by name (checked) are addressed without a UserRef made for each call.
         ref = UserRef("user", refs.names[index]) if refs.__class__ is _Names else refs[index]
